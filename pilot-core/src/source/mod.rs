@@ -1,0 +1,5 @@
+//! Fetching a release: git repositories and uploaded archives.
+
+mod error;
+
+pub use error::SourceError;

@@ -1,0 +1,13 @@
+//! The error type of pilot-metrics.
+
+/// Result of fallible pilot-metrics operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in pilot-metrics.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A core operation failed.
+    #[error(transparent)]
+    Core(#[from] pilot_core::Error),
+}
