@@ -164,6 +164,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// The deployment failed before traffic moved; the previous release kept serving.
+    #[error("deployment {deployment} of {project} failed: {reason}")]
+    DeployFailed {
+        /// The project.
+        project: String,
+        /// The deployment id.
+        deployment: String,
+        /// Why (secrets masked).
+        reason: String,
+    },
+
     /// The deployment was rolled back; the reason says why.
     #[error("deployment {deployment} of {project} was rolled back: {reason}")]
     RolledBack {

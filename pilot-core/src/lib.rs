@@ -10,8 +10,10 @@
 pub mod builder;
 pub mod command;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod fsutil;
+pub mod health;
 pub mod layout;
 pub mod metrics;
 pub mod output;
@@ -23,9 +25,12 @@ pub mod secrets;
 pub mod service;
 pub mod source;
 pub mod supervisor;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use builder::{Builder, CommandsBuilder};
 pub use config::AppConfig;
+pub use engine::{DeployRequest, Deployment, Engine, EngineOptions, EngineParts};
 pub use error::{Error, Result};
 pub use layout::NodeLayout;
 pub use metrics::{MetricBatch, MetricsSink, Sample};

@@ -1,23 +1,75 @@
 //! `config.vpspilot.json`: the model, parsing with complete validation, and its JSON Schema.
+//!
+//! [`parse`] reads the text as JSON, then checks every field and reports every
+//! problem at once, each with its JSON path (`runtime.node`,
+//! `build.commands[1]`), its line and column, and a hint saying what to write
+//! instead. Only a config without problems becomes an [`AppConfig`].
+//!
+//! ```
+//! use pilot_core::config::{self, AppType};
+//!
+//! let config = config::parse(r#"{
+//!     "name": "shop",
+//!     "type": "nodejs",
+//!     "runtime": {"node": "20"},
+//!     "start": {"command": "node server.js"},
+//!     "env": {"DB_PASSWORD": "{{DB_PASSWORD}}"}
+//! }"#).unwrap();
+//! assert_eq!(config.app_type, AppType::Nodejs);
+//! assert!(config.secret_names().contains("DB_PASSWORD"));
+//!
+//! let error = config::parse(r#"{"name": "shop", "type": "nodejs",
+//!     "runtime": {"node": "19"}, "start": {"command": ""}}"#).unwrap_err();
+//! let paths: Vec<&str> = error.problems().iter().map(|p| p.path.as_str()).collect();
+//! assert_eq!(paths, ["runtime.node", "start.command"]);
+//! ```
 
+mod check;
+mod commands;
+mod deployment;
+mod env;
 mod error;
+pub mod examples;
+mod locate;
+mod memory;
 mod model;
+mod placeholder;
+mod resources;
+mod schema;
+mod suggest;
+mod syntax;
+mod validate;
+pub mod versions;
 
 pub use error::{ConfigError, Problem};
 pub use model::*;
+pub use placeholder::placeholders;
+pub use schema::json_schema;
+pub use versions::{is_supported_version, supported_versions};
 
 use std::path::Path;
 
-/// Parses and validates the text of a `config.vpspilot.json`.
+/// Parses and validates the text of a `config.vpspilot.json`, reporting every
+/// problem found (see [`ConfigError::problems`]).
 pub fn parse(text: &str) -> Result<AppConfig, ConfigError> {
-    serde_json::from_str(text).map_err(|e| {
-        ConfigError::from_problems(vec![Problem {
-            path: String::new(),
-            message: e.to_string(),
-            hint: None,
-            line: Some(e.line()),
-            column: Some(e.column()),
-        }])
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ConfigError::from_problems(vec![syntax::syntax_problem(text, &e)]))?;
+    let locations = locate::Locations::of(text);
+    let mut checker = check::Checker::new(&locations);
+    validate::document(&mut checker, &value);
+    let problems = checker.finish();
+    if !problems.is_empty() {
+        return Err(ConfigError::from_problems(problems));
+    }
+    serde_json::from_value(value).map_err(|e| {
+        ConfigError::from_problems(vec![
+            Problem::new(
+                "",
+                format!("the config passed validation but cannot be read: {e}"),
+            )
+            .with_hint("report this config to the Pilot maintainers"),
+        ])
     })
 }
 
@@ -33,17 +85,4 @@ pub fn load(path: &Path) -> Result<AppConfig, ConfigError> {
         source: e,
     })?;
     parse(&text)
-}
-
-/// Names of the `{{NAME}}` placeholders in one value, in order of appearance.
-pub fn placeholders(value: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = value;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        names.push(after[..end].trim().to_string());
-        rest = &after[end + 2..];
-    }
-    names
 }
