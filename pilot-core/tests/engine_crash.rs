@@ -176,18 +176,21 @@ async fn crash_during_async(step: StepKind) -> Result<(), Failed> {
             ],
         );
         let waiting = Instant::now();
-        while !marker.exists() {
-            if let Some(status) = child.try_wait()? {
-                return Err(format!("the engine ended ({status}) before reaching {step}").into());
-            }
-            if waiting.elapsed() > Duration::from_secs(60) {
-                let _ = child.kill();
-                return Err(format!("the engine never reached {step}").into());
-            }
+        let mut early_end = None;
+        while !marker.exists() && early_end.is_none() && waiting.elapsed() < Duration::from_secs(60)
+        {
+            early_end = child.try_wait()?;
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        child.kill()?;
-        child.wait()?;
+        let _ = child.kill();
+        let status = child.wait()?;
+        if !marker.exists() {
+            return Err(match early_end {
+                Some(_) => format!("the engine ended ({status}) before reaching {step}"),
+                None => format!("the engine never reached {step}"),
+            }
+            .into());
+        }
         // The engine is dead: the live release must still serve.
         let during = get(public, "/").await?;
         let report = run_role("recover", &data, &[])?;

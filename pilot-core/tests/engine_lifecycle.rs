@@ -301,3 +301,39 @@ async fn recovery_restarts_a_dead_live_release() {
     );
     engine.parts().services.remove("web-g1").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sample_node_app_deploys_from_an_uploaded_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (engine, _) = local_engine(&data, Arc::new(EventLog::new())).await;
+    let node_app =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/apps/node-hello");
+    let archive = tmp.path().join("upload.tar.gz");
+    let status = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(node_app.parent().unwrap())
+        .arg("node-hello")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let done = engine
+        .deploy(DeployRequest::new(
+            "node",
+            SourceSpec::Archive { path: archive },
+        ))
+        .await
+        .unwrap()
+        .succeeded()
+        .unwrap();
+    assert!(done.version.as_ref().unwrap().starts_with('a'));
+    let addr = engine.public_addr("node").unwrap();
+    let addr = public(addr.port());
+    assert_eq!(get(addr, "/").await.unwrap(), "hello from node-hello 1.0.0");
+    let log =
+        std::fs::read_to_string(data.join(format!("logs/node/deploy-{}.log", done.id))).unwrap();
+    assert!(log.contains("$ npm test --silent"), "{log}");
+    engine.parts().services.remove("node-g1").await.unwrap();
+}

@@ -94,12 +94,7 @@ impl<'a> Checker<'a> {
 
     /// Reports every repeated key of the document.
     pub(crate) fn duplicates(&mut self) {
-        for (path, pos) in &self.locations.duplicates {
-            let name = path
-                .rsplit(['.', '['])
-                .next()
-                .unwrap_or(path)
-                .trim_end_matches(']');
+        for (path, name, pos) in &self.locations.duplicates {
             self.push(
                 path,
                 Some(*pos),

@@ -20,9 +20,9 @@ pub(crate) struct Pos {
 pub(crate) struct Locations {
     values: HashMap<String, (Pos, Range<usize>)>,
     keys: HashMap<String, Pos>,
-    /// Paths of keys written more than once in their object, with the position
-    /// of each repetition.
-    pub duplicates: Vec<(String, Pos)>,
+    /// Keys written more than once in their object: path, key and the
+    /// position of each repetition.
+    pub duplicates: Vec<(String, String, Pos)>,
     text: String,
 }
 
@@ -145,7 +145,7 @@ impl Scanner<'_> {
             let key = self.string();
             let child = child_key(path, &key);
             if self.found.keys.contains_key(&child) {
-                self.found.duplicates.push((child.clone(), key_pos));
+                self.found.duplicates.push((child.clone(), key, key_pos));
             } else {
                 self.found.keys.insert(child.clone(), key_pos);
             }
@@ -235,6 +235,7 @@ mod tests {
             loc.duplicates,
             [(
                 "env.A".to_string(),
+                "A".to_string(),
                 Pos {
                     line: 4,
                     column: 34

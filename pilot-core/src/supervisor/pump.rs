@@ -50,8 +50,10 @@ impl LogSink {
                 *failing = true;
             }
         }
-        // No follower is not an error.
-        let _ = self.followers.send(line.into_owned());
+        if self.followers.receiver_count() > 0 {
+            // A follower that left meanwhile is not an error.
+            let _ = self.followers.send(line.into_owned());
+        }
     }
 }
 

@@ -174,8 +174,7 @@ impl Load {
         for task in self.tasks {
             task.await.unwrap();
         }
-        let log = self.log.lock().unwrap().clone();
-        log
+        std::mem::take(&mut *self.log.lock().unwrap())
     }
 }
 
