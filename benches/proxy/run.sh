@@ -190,8 +190,8 @@ switch_run() {
 echo
 echo "switching the route every ${SWITCH_EVERY}s during wrk -d$DURATION through pilot-proxy"
 log "switch run, keep-alive connections"
-switch_run "switch/keep-alive"
+switch_run "switch-keepalive"
 log "switch run, one connection per request"
-switch_run "switch/connection-per-request" -H "Connection: close"
+switch_run "switch-conn-per-request" -H "Connection: close"
 fails=$(grep -c "did not accept" "$WORK/pilot-proxy.log" || true)
 echo "pilot-proxy upstream connect failures logged: $fails"

@@ -39,3 +39,4 @@ pub use router::{Route, Router};
 pub use runtime::{HostRuntime, Runtime, Toolchain};
 pub use secrets::{MemorySecretStore, SecretScope, SecretStore, SecretValue};
 pub use service::{ServiceManager, ServiceSpec, ServiceStatus};
+pub use supervisor::{Supervisor, SupervisorOptions};

@@ -337,3 +337,27 @@ async fn the_sample_node_app_deploys_from_an_uploaded_archive() {
     assert!(log.contains("$ npm test --silent"), "{log}");
     engine.parts().services.remove("node-g1").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_that_exits_in_the_watch_window_is_rolled_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let (engine, _) = local_engine(&data, Arc::new(EventLog::new())).await;
+    let port = free_port();
+    let apps = tmp.path().join("apps");
+    let v1 = app_version(&apps, "v1", |c| fast_deployment(c, port));
+    engine.deploy(DeployRequest::new("web", dir(v1))).await.unwrap().succeeded().unwrap();
+    let crashing = app_version(&apps, "v2", |c| {
+        fast_deployment(c, port);
+        c["start"]["command"] = "(sleep 1; kill -9 $$) & exec python3 app.py".into();
+        c["deployment"]["watch_seconds"] = 5.into();
+    });
+    let outcome = engine.deploy(DeployRequest::new("web", dir(crashing))).await.unwrap();
+    assert_eq!(outcome.state(), DeployState::RolledBack);
+    let reason = outcome.reason.unwrap();
+    assert!(reason.contains("signal 9"), "{reason}");
+    assert_eq!(get(public(port), "/").await.unwrap(), "hello from python-hello v1");
+    let names: Vec<String> = engine.parts().services.list().await.unwrap().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, vec!["web-g1".to_string()]);
+    engine.parts().services.remove("web-g1").await.unwrap();
+}

@@ -69,7 +69,7 @@ use crate::layout::{NodeLayout, validate_project_name};
 use crate::router::Router;
 use crate::runtime::Runtime;
 use crate::secrets::{SecretStore, SecretValue};
-use crate::service::{RestartPolicy, ServiceManager};
+use crate::service::{RestartMode, RestartPolicy, ServiceManager};
 use crate::source::{FetchLimits, SourceSpec};
 
 /// The components an engine drives.
@@ -102,7 +102,8 @@ pub struct EngineOptions {
     pub slot_ip: IpAddr,
     /// Limits on fetched sources.
     pub fetch_limits: FetchLimits,
-    /// Restart policy of release services.
+    /// Restart policy of release services (default: always restart, with
+    /// backoff and a start limit).
     pub restart: RestartPolicy,
     /// SIGTERM → SIGKILL grace period of release services.
     pub stop_timeout: Duration,
@@ -124,7 +125,10 @@ impl Default for EngineOptions {
             public_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             slot_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             fetch_limits: FetchLimits::default(),
-            restart: RestartPolicy::default(),
+            restart: RestartPolicy {
+                mode: RestartMode::Always,
+                ..RestartPolicy::default()
+            },
             stop_timeout: Duration::from_secs(10),
             health_poll_min: Duration::from_millis(5),
             health_poll_max: Duration::from_millis(250),

@@ -44,7 +44,14 @@ pub(super) async fn recover(engine: &Engine) -> Result<RecoveryReport> {
                 continue;
             }
         };
-        for record in engine.deployments(&project)? {
+        let records = match engine.deployments(&project) {
+            Ok(records) => records,
+            Err(e) => {
+                report.problems.push(format!("{project}: {e}"));
+                continue;
+            }
+        };
+        for record in records {
             if record.state().is_final() {
                 continue;
             }

@@ -479,9 +479,17 @@ impl Run<'_> {
         let tick = interval.min(Duration::from_millis(250));
         let mut next_check = Instant::now() + interval;
         let mut counter = FailureCounter::new(deployment.healthcheck_retries);
+        let restarts_before = services.status(&name).await.map(|s| s.restarts).unwrap_or(0);
         while Instant::now() < deadline {
             tokio::time::sleep(tick.min(deadline.saturating_duration_since(Instant::now()))).await;
-            if let Err(exited) = running(services.as_ref(), &name).await {
+            let exited = match services.status(&name).await {
+                Ok(status) if status.restarts > restarts_before => Some(format!(
+                    "the process exited ({}) and was restarted",
+                    status.last_exit.unwrap_or_else(|| "no exit recorded".into())
+                )),
+                _ => running(services.as_ref(), &name).await.err(),
+            };
+            if let Some(exited) = exited {
                 return Err(Error::Unhealthy {
                     target: probe.target(),
                     reason: self.redactor.mask(&exited).into_owned(),
