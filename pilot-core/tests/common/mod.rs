@@ -205,3 +205,82 @@ pub fn supervised_pids(data: &Path) -> Vec<(u32, String)> {
     }
     out
 }
+
+/// A temp dir with a data dir, an apps dir, a public port and a local engine.
+pub struct Setup {
+    /// Keeps the temp dir alive.
+    pub tmp: tempfile::TempDir,
+    /// The engine's data dir.
+    pub data: PathBuf,
+    /// Where app versions are written.
+    pub apps: PathBuf,
+    /// The public port of the test's project.
+    pub port: u16,
+    /// An engine with an in-process proxy.
+    pub engine: Engine,
+    /// The engine's secret store.
+    pub secrets: Arc<MemorySecretStore>,
+}
+
+impl Setup {
+    /// A fresh setup whose events go to `events`.
+    pub async fn new(events: Arc<dyn EventSink>) -> Setup {
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("data");
+        let apps = tmp.path().join("apps");
+        let (engine, secrets) = local_engine(&data, events).await;
+        Setup {
+            tmp,
+            data,
+            apps,
+            port: free_port(),
+            engine,
+            secrets,
+        }
+    }
+
+    /// The public address.
+    pub fn public(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Writes app `version` with fast timings on this setup's port, then `edit`.
+    pub fn app(&self, version: &str, edit: impl FnOnce(&mut Value)) -> PathBuf {
+        app_version(&self.apps, version, |c| {
+            fast_deployment(c, self.port);
+            edit(c);
+        })
+    }
+
+    /// Deploys `dir` as `project` and insists it succeeds.
+    pub async fn deploy_ok(&self, project: &str, dir: PathBuf) -> pilot_core::Deployment {
+        self.engine
+            .deploy(pilot_core::DeployRequest::new(
+                project,
+                pilot_core::source::SourceSpec::Dir { path: dir },
+            ))
+            .await
+            .unwrap()
+            .succeeded()
+            .unwrap()
+    }
+
+    /// Deploys `dir` as `project` and returns the journal, whatever the outcome.
+    pub async fn deploy(&self, project: &str, dir: PathBuf) -> pilot_core::Deployment {
+        self.engine
+            .deploy(pilot_core::DeployRequest::new(
+                project,
+                pilot_core::source::SourceSpec::Dir { path: dir },
+            ))
+            .await
+            .unwrap()
+    }
+
+    /// Removes every service the engine's supervisor runs.
+    pub async fn stop_all(&self) {
+        let services = &self.engine.parts().services;
+        for status in services.list().await.unwrap() {
+            services.remove(&status.name).await.unwrap();
+        }
+    }
+}
