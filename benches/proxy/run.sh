@@ -83,6 +83,7 @@ $http_block
 CONF
     nginx -e "$WORK/$name/error.log" -p "$WORK/$name" -c "$WORK/$name/nginx.conf" -g 'daemon off;' &
     PIDS+=($!)
+    NGINX_MASTER=$!
 }
 
 # Runs wrk against port $1 with extra arguments; the report goes to $WORK/$2.wrk.
@@ -90,6 +91,29 @@ bench() {
     local port=$1 name=$2
     shift 2
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "http://127.0.0.1:$port/" >"$WORK/$name.wrk"
+}
+
+# CPU clock ticks (user + system) used so far by every thread of the given processes.
+cpu_ticks() {
+    local total=0 pid stat
+    for pid in "$@"; do
+        for stat in /proc/"$pid"/task/*/stat; do
+            total=$((total + $(awk '{ print $14 + $15 }' "$stat" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$total"
+}
+
+# Like bench, and also writes the CPU microseconds per request spent by the
+# processes $3... (the proxy under test) to $WORK/$2.cpu.
+bench_with_cpu() {
+    local port=$1 name=$2 before after
+    shift 2
+    before=$(cpu_ticks "$@")
+    bench "$port" "$name"
+    after=$(cpu_ticks "$@")
+    awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v r="$(requests "$name")" \
+        'BEGIN { printf "%.2f", t * 1e6 / hz / r }' >"$WORK/$name.cpu"
 }
 
 warm() {
@@ -131,6 +155,7 @@ log "upstreams on $UP1 and $UP2, nginx proxy on $NGINX, pilot-proxy on $PILOT ($
 start_nginx upstream "
     server { listen 127.0.0.1:$UP1; location / { return 200 \"ok\"; } }
     server { listen 127.0.0.1:$UP2; location / { return 200 \"ok\"; } }"
+UPSTREAM_MASTER=$NGINX_MASTER
 start_nginx reverse "
     upstream app { server 127.0.0.1:$UP1; keepalive $CONNECTIONS; }
     server {
@@ -141,32 +166,42 @@ start_nginx reverse "
             proxy_set_header Connection \"\";
         }
     }"
+REVERSE_MASTER=$NGINX_MASTER
 "$PILOT_PROXY" serve --socket "$SOCKET" --state "$WORK/routes.json" 2>"$WORK/pilot-proxy.log" &
 PIDS+=($!)
+PILOT_PID=$!
 for port in "$UP1" "$UP2" "$NGINX"; do wait_for_port "$port"; done
 until "$PILOT_PROXY" routes --socket "$SOCKET" >/dev/null 2>&1; do sleep 0.05; done
 route() { "$PILOT_PROXY" route --socket "$SOCKET" --project bench --public "127.0.0.1:$PILOT" --upstream "127.0.0.1:$1"; }
 route "$UP1"
 wait_for_port "$PILOT"
 
-for target in "direct:$UP1" "nginx:$NGINX" "pilot:$PILOT"; do
-    name=${target%%:*}
-    port=${target##*:}
+for target in "direct:$UP1:$UPSTREAM_MASTER" "nginx:$NGINX:$REVERSE_MASTER" "pilot:$PILOT:$PILOT_PID"; do
+    IFS=: read -r name port pid <<<"$target"
     log "wrk -t$THREADS -c$CONNECTIONS -d$DURATION against $name"
     warm "$port"
-    bench "$port" "$name"
+    if [ "$name" = pilot ]; then
+        bench_with_cpu "$port" "$name" "$pid"
+    else
+        # nginx does the work in the master's children.
+        # shellcheck disable=SC2046
+        bench_with_cpu "$port" "$name" $(pgrep -P "$pid")
+    fi
 done
 
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, $(nproc) cores, upstream: nginx return 200"
-printf '%-14s %12s %10s %10s  %s\n' target req/s p50_ms p99_ms errors
+echo "cpu_us/req: CPU time per request of the server measured (upstream nginx for direct, the proxy otherwise)"
+printf '%-8s %11s %8s %8s %11s  %s\n' target req/s p50_ms p99_ms cpu_us/req errors
 for name in direct nginx pilot; do
-    printf '%-14s %12s %10s %10s  %s, non-2xx %s\n' "$name" "$(rps "$name")" "$(percentile "$name" 50)" \
-        "$(percentile "$name" 99)" "$(socket_errors "$name")" "$(non_2xx "$name")"
+    printf '%-8s %11s %8s %8s %11s  %s, non-2xx %s\n' "$name" "$(rps "$name")" "$(percentile "$name" 50)" \
+        "$(percentile "$name" 99)" "$(cat "$WORK/$name.cpu")" "$(socket_errors "$name")" "$(non_2xx "$name")"
 done
 awk -v p="$(rps pilot)" -v n="$(rps nginx)" 'BEGIN { printf "throughput pilot/nginx: %.2f\n", p / n }'
-awk -v p="$(percentile pilot 99)" -v d="$(percentile direct 99)" -v n="$(percentile nginx 99)" \
-    'BEGIN { printf "p99 added vs direct: pilot %+.3f ms, nginx %+.3f ms\n", p - d, n - d }'
+for q in 50 99; do
+    awk -v q="$q" -v p="$(percentile pilot "$q")" -v d="$(percentile direct "$q")" -v n="$(percentile nginx "$q")" \
+        'BEGIN { printf "p%s added vs direct: pilot %+.3f ms, nginx %+.3f ms\n", q, p - d, n - d }'
+done
 
 # Switch runs: the route flips between the two upstreams every SWITCH_EVERY s.
 switch_run() {

@@ -42,7 +42,7 @@ async fn routes_new_connections_to_the_upstream() {
 
 /// The upstream active after `switches` switches: "a" first, then alternating.
 fn active(switches: u64) -> &'static str {
-    if switches % 2 == 0 { "a" } else { "b" }
+    if switches.is_multiple_of(2) { "a" } else { "b" }
 }
 
 /// Upstreams that were active at some point while the epoch went from `from`
@@ -55,9 +55,24 @@ fn active_between(from: u64, to: u64) -> BTreeSet<&'static str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn switching_under_load_loses_no_connection() {
+    switch_under_load(ProxyOptions::default()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn switching_under_load_on_worker_threads_loses_no_connection() {
+    switch_under_load(ProxyOptions {
+        workers: 2,
+        ..ProxyOptions::default()
+    })
+    .await;
+}
+
+/// 8 clients open new connections in a loop while the route switches 50
+/// times between two upstreams.
+async fn switch_under_load(options: ProxyOptions) {
     let a = http_upstream("a").await;
     let b = http_upstream("b").await;
-    let proxy = Proxy::new();
+    let proxy = Proxy::with_options(options);
     let public = free_addr();
     proxy.set_route(&route(public, a.addr)).await.unwrap();
 
@@ -191,6 +206,43 @@ async fn drain_cuts_a_connection_still_open_at_the_deadline() {
         .await
         .unwrap();
     assert_eq!(unknown, DrainReport::default());
+}
+
+#[tokio::test]
+async fn worker_threads_drain_and_close_their_connections() {
+    let old = echo_upstream().await;
+    let new = http_upstream("new").await;
+    let proxy = Proxy::with_options(ProxyOptions {
+        workers: 2,
+        ..ProxyOptions::default()
+    });
+    let public = free_addr();
+    proxy.set_route(&route(public, old.addr)).await.unwrap();
+    let mut first = echo_connection(public).await;
+    let mut second = echo_connection(public).await;
+    proxy.set_route(&route(public, new.addr)).await.unwrap();
+    assert_eq!(get(public).await.unwrap(), "new");
+
+    let report = proxy
+        .drain("shop", old.addr, Duration::from_millis(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        DrainReport {
+            finished: 0,
+            cut: 2
+        }
+    );
+    for conn in [&mut first, &mut second] {
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("the cut connection is closed");
+        assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    }
+    proxy.remove_route("shop").await.unwrap();
+    std::net::TcpListener::bind(public).expect("the public port is free again");
 }
 
 #[tokio::test]

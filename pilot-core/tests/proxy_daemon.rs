@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyError};
+use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyError, ProxyOptions};
 use pilot_core::router::DrainReport;
 use pilot_core::{Error, Route, Router};
 use proxy_support::{echo_connection, echo_upstream, free_addr, get, http_upstream};
@@ -24,16 +24,20 @@ struct Daemon {
 
 impl Daemon {
     async fn start(dir: &Path) -> Daemon {
+        Daemon::start_with(dir, ProxyOptions::default()).await
+    }
+
+    async fn start_with(dir: &Path, options: ProxyOptions) -> Daemon {
         let socket = dir.join("run/proxy.sock");
         let state = dir.join("state/routes.json");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
             let socket = socket.clone();
             async move {
-                ProxyDaemon::run(&socket, &state, async {
+                let shutdown = async {
                     let _ = stopped.await;
-                })
-                .await
+                };
+                ProxyDaemon::run_with_options(&socket, &state, options, shutdown).await
             }
         });
         let client = ProxyClient::new(&socket);
@@ -154,7 +158,11 @@ async fn a_restarted_daemon_restores_its_routes() {
     let dir = tempfile::tempdir().unwrap();
     let upstream = http_upstream("a").await;
     let (first, second) = (free_addr(), free_addr());
-    let daemon = Daemon::start(dir.path()).await;
+    let workers = ProxyOptions {
+        workers: 2,
+        ..ProxyOptions::default()
+    };
+    let daemon = Daemon::start_with(dir.path(), workers).await;
     let client = daemon.client();
     client
         .set_route(&route("shop", first, upstream.addr))
@@ -167,8 +175,9 @@ async fn a_restarted_daemon_restores_its_routes() {
     let before = client.routes().await.unwrap();
     daemon.stop().await;
     std::net::TcpListener::bind(first).expect("a stopped daemon frees its ports");
+    std::net::TcpListener::bind(second).expect("a stopped daemon frees its ports");
 
-    let daemon = Daemon::start(dir.path()).await;
+    let daemon = Daemon::start_with(dir.path(), workers).await;
     assert_eq!(daemon.client().routes().await.unwrap(), before);
     assert_eq!(get(first).await.unwrap(), "a");
     assert_eq!(get(second).await.unwrap(), "a");

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyOptions};
+use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyOptions, workers_per_core};
 use pilot_core::{Route, Router};
 
 /// Pilot's TCP proxy: stable public ports in front of switching upstreams.
@@ -34,6 +34,9 @@ enum Command {
         /// Size of each of a connection's two copy buffers, in bytes.
         #[arg(long, default_value_t = ProxyOptions::default().buffer_size)]
         buffer_size: usize,
+        /// I/O threads that connections are spread over.
+        #[arg(long, default_value_t = workers_per_core())]
+        workers: usize,
     },
     /// Creates a route or points it at another upstream.
     Route {
@@ -106,10 +109,12 @@ async fn main() -> ExitCode {
             state,
             connect_retry_ms,
             buffer_size,
+            workers,
         } => {
             let options = ProxyOptions {
                 connect_retry: Duration::from_millis(connect_retry_ms),
                 buffer_size,
+                workers,
             };
             serve(socket, state, options).await
         }

@@ -85,7 +85,7 @@ impl ProxyClient {
         match response.response {
             error @ Response::Error { .. } => Err(error
                 .into_error(&self.socket)
-                .map_or_else(|| self.protocol("an error without details".into()), |e| e)
+                .unwrap_or_else(|| self.protocol("an error without details".into()))
                 .into()),
             other => Ok(other),
         }

@@ -21,6 +21,9 @@ use crate::error::{IoContext, Result};
 use crate::fsutil;
 use crate::router::{Route, Router};
 
+/// Version of the state file's format.
+const STATE_VERSION: u32 = 1;
+
 /// Pause after a failed accept on the control socket, so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
@@ -114,7 +117,7 @@ impl ProxyDaemon {
 
     async fn save(&self) -> Result<()> {
         let saved = SavedRoutes {
-            version: PROTOCOL_VERSION,
+            version: STATE_VERSION,
             routes: self.proxy.routes().await?,
         };
         let path = self.state_file.clone();

@@ -60,6 +60,15 @@ pub enum ProxyError {
         socket: PathBuf,
     },
 
+    /// The worker threads could not be started.
+    #[error("cannot start {count} proxy worker threads: {source}; lower the worker count")]
+    Workers {
+        /// How many were asked for.
+        count: usize,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+
     /// The control socket could not be created.
     #[error(
         "cannot listen on control socket {}: {source}; remove the file if it is stale or \

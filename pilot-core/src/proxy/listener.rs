@@ -42,15 +42,24 @@ pub(crate) struct Listening {
 }
 
 impl Listening {
-    /// Starts accepting on `listener` for `route`.
+    /// Starts accepting on `listener` for `route`, on the caller's runtime or
+    /// on one of the route's workers.
     pub(crate) fn start(
         public: SocketAddr,
         listener: TcpListener,
         route: Arc<ProjectRoute>,
-    ) -> Self {
+    ) -> Result<Self, ProxyError> {
         let stop = CancellationToken::new();
-        let task = tokio::spawn(accept_loop(listener, route, stop.clone()));
-        Listening { public, stop, task }
+        let task = match route.workers.clone() {
+            None => tokio::spawn(accept_loop(listener, route, stop.clone(), None)),
+            Some(workers) => workers
+                .listen(listener, route, stop.clone())
+                .map_err(|source| ProxyError::Bind {
+                    addr: public,
+                    source,
+                })?,
+        };
+        Ok(Listening { public, stop, task })
     }
 
     /// Asks the accept loop to stop without waiting for it.
@@ -62,12 +71,21 @@ impl Listening {
     pub(crate) async fn stop(self) {
         self.stop.cancel();
         if let Err(error) = self.task.await {
-            tracing::warn!(public = %self.public, %error, "accept loop ended abnormally");
+            // A worker runtime that already shut down dropped the loop and its socket.
+            tracing::debug!(public = %self.public, %error, "accept loop ended abnormally");
         }
     }
 }
 
-async fn accept_loop(listener: TcpListener, route: Arc<ProjectRoute>, stop: CancellationToken) {
+/// Accepts connections until `stop`. `home` is the index of the worker the
+/// loop runs on, which deals the connections over all workers; `None` serves
+/// them on the current runtime.
+pub(crate) async fn accept_loop(
+    listener: TcpListener,
+    route: Arc<ProjectRoute>,
+    stop: CancellationToken,
+    home: Option<usize>,
+) {
     loop {
         let accepted = tokio::select! {
             biased;
@@ -78,7 +96,12 @@ async fn accept_loop(listener: TcpListener, route: Arc<ProjectRoute>, stop: Canc
             Ok((stream, _peer)) => {
                 route.count_accepted();
                 let guard = route.current().register();
-                tokio::spawn(conn::serve(stream, guard, Arc::clone(&route)));
+                match (&route.workers, home) {
+                    (Some(workers), Some(home)) => workers.dispatch(home, stream, guard, &route),
+                    _ => {
+                        tokio::spawn(conn::serve(stream, guard, Arc::clone(&route)));
+                    }
+                }
             }
             Err(error) if is_per_connection(&error) => {}
             Err(error) => {

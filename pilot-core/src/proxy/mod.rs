@@ -40,10 +40,11 @@ mod options;
 mod route;
 mod table;
 mod upstream;
+mod workers;
 
 pub use client::ProxyClient;
 pub use daemon::ProxyDaemon;
 pub use error::ProxyError;
-pub use options::ProxyOptions;
+pub use options::{ProxyOptions, workers_per_core};
 pub use route::{ProxyStats, UpstreamStats};
 pub use table::Proxy;

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::ProxyOptions;
 use super::upstream::Upstream;
+use super::workers::Workers;
 
 /// Connection counters of one project, as returned by [`Proxy::stats`](super::Proxy::stats).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +41,8 @@ pub struct UpstreamStats {
 pub(crate) struct ProjectRoute {
     pub(crate) project: Arc<str>,
     pub(crate) options: ProxyOptions,
+    /// Where connections run; `None` for the accepting runtime.
+    pub(crate) workers: Option<Arc<Workers>>,
     current: ArcSwap<Upstream>,
     upstreams: Mutex<HashMap<SocketAddr, Arc<Upstream>>>,
     /// Cancelled when the route is removed: closes every connection.
@@ -50,12 +53,18 @@ pub(crate) struct ProjectRoute {
 
 impl ProjectRoute {
     /// A route of `project` sending new connections to `upstream`.
-    pub(crate) fn new(project: &str, upstream: SocketAddr, options: ProxyOptions) -> Arc<Self> {
+    pub(crate) fn new(
+        project: &str,
+        upstream: SocketAddr,
+        options: ProxyOptions,
+        workers: Option<Arc<Workers>>,
+    ) -> Arc<Self> {
         let closing = CancellationToken::new();
         let first = Upstream::new(upstream, &closing);
         Arc::new(ProjectRoute {
             project: Arc::from(project),
             options,
+            workers,
             current: ArcSwap::new(Arc::clone(&first)),
             upstreams: Mutex::new(HashMap::from([(upstream, first)])),
             closing,

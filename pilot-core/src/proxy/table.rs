@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use super::listener::{self, Listening};
 use super::route::{ProjectRoute, ProxyStats};
+use super::workers::Workers;
 use super::{ProxyError, ProxyOptions};
 use crate::error::Result;
 use crate::router::{DrainReport, Route, Router};
@@ -25,6 +26,8 @@ pub struct Proxy {
     /// Serialises route changes so listeners are bound and stopped in order.
     changes: tokio::sync::Mutex<()>,
     projects: Mutex<BTreeMap<String, Entry>>,
+    /// Started with the first route when `options.workers` > 0.
+    workers: OnceLock<Arc<Workers>>,
 }
 
 #[derive(Debug)]
@@ -46,6 +49,7 @@ impl Proxy {
             options,
             changes: tokio::sync::Mutex::new(()),
             projects: Mutex::new(BTreeMap::new()),
+            workers: OnceLock::new(),
         })
     }
 
@@ -68,10 +72,28 @@ impl Proxy {
         self.projects.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The worker pool, started on first use; `None` when connections run
+    /// on the caller's runtime.
+    fn workers(&self) -> Result<Option<Arc<Workers>>, ProxyError> {
+        let count = self.options.workers;
+        if count == 0 {
+            return Ok(None);
+        }
+        if let Some(workers) = self.workers.get() {
+            return Ok(Some(Arc::clone(workers)));
+        }
+        let started =
+            Workers::start(count).map_err(|source| ProxyError::Workers { count, source })?;
+        Ok(Some(Arc::clone(
+            self.workers.get_or_init(|| Arc::new(started)),
+        )))
+    }
+
     fn add(&self, route: &Route) -> Result<()> {
+        let workers = self.workers()?;
         let listener = listener::bind(route.public)?;
-        let project = ProjectRoute::new(&route.project, route.upstream, self.options);
-        let listening = Listening::start(route.public, listener, Arc::clone(&project));
+        let project = ProjectRoute::new(&route.project, route.upstream, self.options, workers);
+        let listening = Listening::start(route.public, listener, Arc::clone(&project))?;
         self.table().insert(
             route.project.clone(),
             Entry {
@@ -98,10 +120,19 @@ impl Proxy {
             let Some(entry) = table.get_mut(&route.project) else {
                 return Ok(());
             };
-            entry.route.switch_to(route.upstream);
-            entry.public = route.public;
-            let listening = Listening::start(route.public, listener, Arc::clone(&entry.route));
-            entry.listening.replace(listening)
+            match Listening::start(route.public, listener, Arc::clone(&entry.route)) {
+                Ok(listening) => {
+                    entry.route.switch_to(route.upstream);
+                    entry.public = route.public;
+                    entry.listening.replace(listening)
+                }
+                Err(error) => {
+                    if entry.listening.is_none() {
+                        lose(&mut table, &route.project, old_public);
+                    }
+                    return Err(error.into());
+                }
+            }
         };
         if let Some(old) = old {
             old.stop().await;
@@ -125,17 +156,15 @@ impl Proxy {
         };
         let restored = listener::bind(old_public);
         let mut table = self.table();
-        match (restored, table.get_mut(&route.project)) {
+        let listening = match (restored, table.get_mut(&route.project)) {
             (Ok(listener), Some(entry)) => {
-                let listening = Listening::start(old_public, listener, Arc::clone(&entry.route));
-                entry.listening = Some(listening);
+                Listening::start(old_public, listener, Arc::clone(&entry.route)).ok()
             }
-            (_, _) => {
-                if let Some(entry) = table.remove(&route.project) {
-                    entry.route.close_connections();
-                }
-                tracing::error!(project = %route.project, public = %old_public, "route lost: its old address could not be bound again");
-            }
+            (_, _) => None,
+        };
+        match (listening, table.get_mut(&route.project)) {
+            (Some(listening), Some(entry)) => entry.listening = Some(listening),
+            (_, _) => lose(&mut table, &route.project, old_public),
         }
         Err(error.into())
     }
@@ -148,6 +177,14 @@ impl Entry {
         }
         self.route.close_connections();
     }
+}
+
+/// Drops a route that has no listener left, closing its connections.
+fn lose(table: &mut BTreeMap<String, Entry>, project: &str, public: SocketAddr) {
+    if let Some(entry) = table.remove(project) {
+        entry.route.close_connections();
+    }
+    tracing::error!(project, %public, "route lost: its public address could not be bound again");
 }
 
 /// Whether a bind of `new` failed only because `old`, the same route's
