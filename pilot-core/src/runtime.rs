@@ -190,6 +190,42 @@ mod tests {
         assert_eq!(extract_version("no digits here"), None);
     }
 
+    fn config(runtime: serde_json::Value) -> AppConfig {
+        serde_json::from_value(serde_json::json!({
+            "name": "x", "type": "python", "runtime": runtime, "start": {"command": "true"}
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn prepare_checks_the_host_versions() {
+        let host = HostRuntime::new();
+        let have = host.host_version(Language::Python).await.unwrap();
+        let major_minor: String = have.split('.').take(2).collect::<Vec<_>>().join(".");
+        let toolchain = host
+            .prepare(Path::new("/"), &config(serde_json::json!({"python": major_minor})))
+            .await
+            .unwrap();
+        assert!(toolchain.description.contains(&format!("python {have}")));
+        assert_eq!(toolchain.env.get("PATH"), std::env::var("PATH").ok().as_ref());
+
+        let err = host
+            .prepare(Path::new("/"), &config(serde_json::json!({"python": "2.7"})))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("runtime python 2.7 is not available"), "{err}");
+        assert!(err.contains(&format!("the host has python {have}")), "{err}");
+
+        let empty = tempfile::tempdir().unwrap();
+        let err = HostRuntime::with_path(empty.path().display().to_string())
+            .prepare(Path::new("/"), &config(serde_json::json!({"python": "3.11"})))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("python3 not found on PATH"), "{err}");
+    }
+
     #[test]
     fn version_prefix_matching() {
         assert!(version_matches("3.11", "3.11.7"));
