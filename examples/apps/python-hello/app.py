@@ -54,7 +54,7 @@ def main():
 
     signal.signal(signal.SIGTERM, stop)
     print(f"python-hello {VERSION} listening on 127.0.0.1:{port}", flush=True)
-    server.serve_forever()
+    server.serve_forever(poll_interval=0.05)
     print("python-hello stopped", flush=True)
     sys.exit(0)
 
