@@ -13,6 +13,13 @@ have_nix() {
 }
 
 if ! have_nix; then
+  # Tests may call this script from several processes at once: one installs,
+  # the others wait for it.
+  exec 9>"${TMPDIR:-/tmp}/pilot-setup-nix.lock"
+  flock 9
+fi
+
+if ! have_nix; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "nix.sh: installing Nix needs root (apt-get); run it as root or install nix-bin yourself" >&2
     exit 1

@@ -1,0 +1,2 @@
+{#- Go: the go toolchain brings gofmt and the module tools. -#}
+{% extends "flake.nix" %}

@@ -1,0 +1,3 @@
+{#- Laravel: PHP with Composer, and Node.js when the config asks for it (assets). -#}
+{% extends "flake.nix" %}
+{%- block tools %}php.packages.composer {% endblock %}

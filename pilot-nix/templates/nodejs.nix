@@ -1,0 +1,2 @@
+{#- Node.js: node brings npm and npx. -#}
+{% extends "flake.nix" %}

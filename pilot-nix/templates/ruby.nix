@@ -1,0 +1,2 @@
+{#- Ruby: the interpreter brings gem and bundler. -#}
+{% extends "flake.nix" %}

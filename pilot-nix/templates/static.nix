@@ -1,0 +1,2 @@
+{#- Static sites: only the runtimes the config asks for (e.g. node to build assets). -#}
+{% extends "flake.nix" %}
