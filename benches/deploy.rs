@@ -25,17 +25,6 @@ use pilot_core::supervisor::Supervisor;
 use pilot_core::{CommandsBuilder, HostRuntime, MemorySecretStore, NodeLayout, Runtime};
 
 const DEPLOYS: usize = 20;
-const STEPS: [StepKind; 9] = [
-    StepKind::Fetch,
-    StepKind::Configure,
-    StepKind::Build,
-    StepKind::Test,
-    StepKind::Start,
-    StepKind::HealthCheck,
-    StepKind::Switch,
-    StepKind::Watch,
-    StepKind::Retire,
-];
 const ROLLBACKS: usize = 20;
 
 fn app(dir: &Path, version: &str, warm: bool) -> PathBuf {
@@ -94,7 +83,7 @@ async fn main() {
     let apps = tmp.path().join("apps");
 
     let mut per_step: Vec<(StepKind, Vec<Duration>)> =
-        STEPS.iter().map(|&s| (s, Vec::new())).collect();
+        StepKind::ALL.iter().map(|&s| (s, Vec::new())).collect();
     let mut overhead = Vec::new();
     let mut totals = Vec::new();
     let mut app_time = Vec::new();
@@ -102,7 +91,10 @@ async fn main() {
         let dir = app(&apps, &format!("v{i}"), false);
         let started = Instant::now();
         let d = engine
-            .deploy(DeployRequest::new("bench", SourceSpec::Dir { path: dir.clone() }))
+            .deploy(DeployRequest::new(
+                "bench",
+                SourceSpec::Dir { path: dir.clone() },
+            ))
             .await
             .unwrap()
             .succeeded()

@@ -24,25 +24,13 @@ use pilot_core::source::SourceSpec;
 use pilot_core::supervisor::Supervisor;
 use pilot_core::{MemorySecretStore, NodeLayout, ServiceManager};
 
-const STEPS: [StepKind; 9] = [
-    StepKind::Fetch,
-    StepKind::Configure,
-    StepKind::Build,
-    StepKind::Test,
-    StepKind::Start,
-    StepKind::HealthCheck,
-    StepKind::Switch,
-    StepKind::Watch,
-    StepKind::Retire,
-];
-
 fn main() {
     if let Ok(role) = std::env::var("PILOT_CRASH_ROLE") {
         child(&role);
         return;
     }
     let args = Arguments::from_args();
-    let trials = STEPS
+    let trials = StepKind::ALL
         .iter()
         .map(|&step| Trial::test(format!("killed_during_{step}"), move || crash_during(step)))
         .collect();

@@ -19,18 +19,8 @@ use crate::redact::Redactor;
 use crate::runtime::Toolchain;
 use crate::secrets::SecretValue;
 
-/// The plan of a deployment of a new release.
-pub(super) const DEPLOY_PLAN: [StepKind; 9] = [
-    StepKind::Fetch,
-    StepKind::Configure,
-    StepKind::Build,
-    StepKind::Test,
-    StepKind::Start,
-    StepKind::HealthCheck,
-    StepKind::Switch,
-    StepKind::Watch,
-    StepKind::Retire,
-];
+/// The plan of a deployment of a new release: every step.
+pub(super) const DEPLOY_PLAN: [StepKind; 9] = StepKind::ALL;
 
 /// The plan of a rollback to a kept generation: no fetch, no build.
 pub(super) const ROLLBACK_PLAN: [StepKind; 5] = [

@@ -36,6 +36,19 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// Every step, in the order a deployment of a new release runs them.
+    pub const ALL: [StepKind; 9] = [
+        StepKind::Fetch,
+        StepKind::Configure,
+        StepKind::Build,
+        StepKind::Test,
+        StepKind::Start,
+        StepKind::HealthCheck,
+        StepKind::Switch,
+        StepKind::Watch,
+        StepKind::Retire,
+    ];
+
     /// The step's name as shown to users.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -1,10 +1,14 @@
 //! Build and Test: the toolchain and the app's own commands.
 
+use std::path::Path;
+
 use super::super::release::{ReleaseFiles, ReleaseInfo};
 use super::super::run::Run;
 use super::super::state::StepKind;
 use crate::builder::BuildContext;
+use crate::config::AppConfig;
 use crate::error::{Error, Result};
+use crate::runtime::Toolchain;
 
 impl Run<'_> {
     pub(in crate::engine) async fn build(&mut self) -> Result<()> {
@@ -25,16 +29,10 @@ impl Run<'_> {
             toolchain_env: toolchain.env.clone(),
             toolchain: toolchain.description.clone(),
         })?;
-        let ctx = BuildContext {
-            release_dir: &dir,
-            config: &config,
-            toolchain: &toolchain,
-            app_env: &self.app_env,
-            redactor: &self.redactor,
-            output: &self.log,
-            log_file: self.log.path(),
-        };
-        parts.builder.build(&ctx).await?;
+        parts
+            .builder
+            .build(&self.build_context(&dir, &config, &toolchain))
+            .await?;
         self.toolchain = Some(toolchain);
         self.fault_point(StepKind::Build).await;
         Ok(())
@@ -48,17 +46,29 @@ impl Run<'_> {
         }
         let dir = self.release_dir().unwrap_or_default();
         let toolchain = self.toolchain.clone().unwrap_or_default();
-        let ctx = BuildContext {
-            release_dir: &dir,
-            config: &config,
-            toolchain: &toolchain,
+        self.engine
+            .parts
+            .builder
+            .test(&self.build_context(&dir, &config, &toolchain))
+            .await?;
+        self.fault_point(StepKind::Test).await;
+        Ok(())
+    }
+
+    fn build_context<'a>(
+        &'a self,
+        dir: &'a Path,
+        config: &'a AppConfig,
+        toolchain: &'a Toolchain,
+    ) -> BuildContext<'a> {
+        BuildContext {
+            release_dir: dir,
+            config,
+            toolchain,
             app_env: &self.app_env,
             redactor: &self.redactor,
             output: &self.log,
             log_file: self.log.path(),
-        };
-        self.engine.parts.builder.test(&ctx).await?;
-        self.fault_point(StepKind::Test).await;
-        Ok(())
+        }
     }
 }
