@@ -17,6 +17,7 @@ pub mod health;
 pub mod layout;
 pub mod metrics;
 pub mod output;
+pub mod protocol;
 pub mod proxy;
 pub mod redact;
 pub mod router;
