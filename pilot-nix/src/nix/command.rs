@@ -141,9 +141,12 @@ impl<'a> NixCall<'a> {
             Some((_, redactor)) => redactor.mask(&err).into_owned(),
             None => err,
         };
+        // A tokio file finishes writing in the background: flush so the log is
+        // complete on disk before anyone is told to read it.
         log_file
             .write_all(masked.as_bytes())
             .await
+            .and(log_file.flush().await)
             .map_err(|e| pilot_core::Error::io("write", log, e))?;
         let status = status.map_err(|e| pilot_core::Error::io("wait for", &self.program, e))?;
         if status.success() {
