@@ -203,23 +203,38 @@ mod tests {
         let have = host.host_version(Language::Python).await.unwrap();
         let major_minor: String = have.split('.').take(2).collect::<Vec<_>>().join(".");
         let toolchain = host
-            .prepare(Path::new("/"), &config(serde_json::json!({"python": major_minor})))
+            .prepare(
+                Path::new("/"),
+                &config(serde_json::json!({"python": major_minor})),
+            )
             .await
             .unwrap();
         assert!(toolchain.description.contains(&format!("python {have}")));
-        assert_eq!(toolchain.env.get("PATH"), std::env::var("PATH").ok().as_ref());
+        assert_eq!(
+            toolchain.env.get("PATH"),
+            std::env::var("PATH").ok().as_ref()
+        );
 
         let err = host
-            .prepare(Path::new("/"), &config(serde_json::json!({"python": "2.7"})))
+            .prepare(
+                Path::new("/"),
+                &config(serde_json::json!({"python": "2.7"})),
+            )
             .await
             .unwrap_err()
             .to_string();
         assert!(err.contains("runtime python 2.7 is not available"), "{err}");
-        assert!(err.contains(&format!("the host has python {have}")), "{err}");
+        assert!(
+            err.contains(&format!("the host has python {have}")),
+            "{err}"
+        );
 
         let empty = tempfile::tempdir().unwrap();
         let err = HostRuntime::with_path(empty.path().display().to_string())
-            .prepare(Path::new("/"), &config(serde_json::json!({"python": "3.11"})))
+            .prepare(
+                Path::new("/"),
+                &config(serde_json::json!({"python": "3.11"})),
+            )
             .await
             .unwrap_err()
             .to_string();
