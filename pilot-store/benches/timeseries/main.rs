@@ -1,0 +1,157 @@
+//! Timeseries benchmark: Pilot's engine against the seeds' naive schema (one
+//! row per sample), on SQLite and on PostgreSQL, over a generated dataset
+//! (see `dataset.rs`). Prints two tables: the chunk codecs compared on the
+//! raw data, and storage / ingest / query per store.
+//!
+//! ```text
+//! cargo bench -p pilot-store --bench timeseries
+//! ```
+//!
+//! Knobs (environment): `PILOT_BENCH_NODES` (10; 5 series each),
+//! `PILOT_BENCH_DAYS` (30), `PILOT_BENCH_BATCH` (collections per batch, 1000:
+//! one node's 5 series × 1000 timestamps = 5,000 samples), `PILOT_BENCH_QUERIES`
+//! (200), `PILOT_BENCH_POSTGRES_URL` (default: the cluster of
+//! `scripts/setup/postgres.sh`; `none` skips PostgreSQL).
+
+mod dataset;
+mod naive;
+mod report;
+mod runs;
+
+use std::process::Command;
+use std::time::Duration;
+
+use naive::Naive;
+use pilot_store::timeseries::ChunkCodec;
+use pilot_store::{Database, SqliteDurability};
+use sqlx::Connection;
+
+/// A number from the environment, or the default.
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What to generate and measure.
+pub(crate) struct Config {
+    pub(crate) nodes: usize,
+    pub(crate) days: i64,
+    pub(crate) batch: usize,
+    pub(crate) queries: usize,
+}
+
+/// One line of the results table.
+pub(crate) struct Outcome {
+    pub(crate) backend: &'static str,
+    pub(crate) store: String,
+    pub(crate) samples: usize,
+    pub(crate) bytes: u64,
+    pub(crate) ingest: Duration,
+    pub query_p50: Duration,
+    pub query_p95: Duration,
+    pub(crate) points: usize,
+}
+
+fn main() {
+    let cfg = Config {
+        nodes: env_or("PILOT_BENCH_NODES", 10),
+        days: env_or("PILOT_BENCH_DAYS", 30) as i64,
+        batch: env_or("PILOT_BENCH_BATCH", 1000),
+        queries: env_or("PILOT_BENCH_QUERIES", 200),
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as i64;
+    let end = now / 10_000 * 10_000;
+    let data = dataset::generate(cfg.nodes, cfg.days, end);
+    let samples: usize = data.iter().map(|s| s.ts.len()).sum();
+    println!(
+        "dataset: {} series ({} nodes x 5 metrics) x {} days at 10 s = {} samples; batches of {} samples",
+        data.len(),
+        cfg.nodes,
+        cfg.days,
+        report::group(samples as u64),
+        cfg.batch * 5
+    );
+    report::codec_table(&data);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let outcomes = rt.block_on(async {
+        let mut out = Vec::new();
+        let dir = tempfile::tempdir().expect("temp dir");
+        for codec in [ChunkCodec::Pco, ChunkCodec::Gorilla] {
+            let path = dir.path().join(format!("pilot-{codec:?}.db"));
+            let db = Database::open_sqlite(&path, SqliteDurability::Full)
+                .await
+                .expect("sqlite");
+            out.push(runs::run_pilot("sqlite", db, codec, &data, &cfg, end).await);
+            report::breakdown(&path, out.last().map_or(1, |o| o.samples)).await;
+        }
+        let naive = Naive::sqlite(&dir.path().join("naive.db")).await;
+        out.extend(runs::run_naive("sqlite", naive, &data, &cfg, end).await);
+        if let Some(admin) = postgres_url() {
+            let (url, name) = create_database(&admin, "pilot").await;
+            let db = Database::open(&url).await.expect("postgres");
+            out.push(runs::run_pilot("postgres", db, ChunkCodec::Pco, &data, &cfg, end).await);
+            drop_database(&admin, &name).await;
+            let (url, name) = create_database(&admin, "naive").await;
+            out.extend(
+                runs::run_naive("postgres", Naive::postgres(&url).await, &data, &cfg, end).await,
+            );
+            drop_database(&admin, &name).await;
+        }
+        out
+    });
+    report::results_table(&outcomes);
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("PILOT_BENCH_POSTGRES_URL") {
+        Ok(v) if v == "none" => return None,
+        Ok(v) => return Some(v),
+        Err(_) => {}
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/setup/postgres.sh");
+    let out = Command::new("bash").arg(script).output().ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "postgres unavailable: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+async fn create_database(admin: &str, what: &str) -> (String, String) {
+    let name = format!("pilot_bench_{what}_{}", std::process::id());
+    let mut c = sqlx::PgConnection::connect(admin).await.expect("connect");
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut c)
+        .await
+        .expect("drop");
+    let sql = format!("CREATE DATABASE \"{name}\"");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut c)
+        .await
+        .expect("create");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).expect("url path");
+    (format!("{base}/{name}"), name)
+}
+
+async fn drop_database(admin: &str, name: &str) {
+    let mut c = sqlx::PgConnection::connect(admin).await.expect("connect");
+    let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut c)
+        .await
+        .expect("drop");
+}

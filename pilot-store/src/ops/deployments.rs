@@ -1,0 +1,118 @@
+//! Deployment history: every deployment journal the engine reports, with its
+//! steps, state, reason, version, generation and timings.
+
+use async_trait::async_trait;
+use pilot_core::Deployment;
+use serde::{Deserialize, Serialize};
+
+use super::{SqlStore, from_json, to_json};
+use crate::db::on_pool;
+use crate::error::{DbContext, Error, Result};
+
+/// A deployment and the node it ran on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentRecord {
+    /// The node that ran it.
+    pub node: String,
+    /// The engine's journal: steps with timings, state, reason, version, generation.
+    pub deployment: Deployment,
+}
+
+/// Deployment history per project.
+#[async_trait]
+pub trait DeploymentStore: Send + Sync {
+    /// Inserts or updates a deployment (call it after every reported change).
+    async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()>;
+
+    /// One deployment by id.
+    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>>;
+
+    /// The latest `limit` deployments of a project, newest first.
+    async fn deployments(&self, project: &str, limit: u32) -> Result<Vec<DeploymentRecord>>;
+}
+
+#[derive(sqlx::FromRow)]
+struct DeploymentRow {
+    id: String,
+    node: String,
+    record: String,
+}
+
+impl DeploymentRow {
+    fn into_record(self) -> Result<DeploymentRecord> {
+        Ok(DeploymentRecord {
+            deployment: from_json("deployments", &self.id, &self.record)?,
+            node: self.node,
+        })
+    }
+}
+
+fn to_i64(field: &'static str, value: u64) -> Result<i64> {
+    i64::try_from(value).map_err(|_| Error::invalid(field, format!("{value} is out of range")))
+}
+
+#[async_trait]
+impl DeploymentStore for SqlStore {
+    async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()> {
+        let record = to_json("deployment", deployment)?;
+        let finished = deployment
+            .finished_ms
+            .map(|ms| to_i64("finished_ms", ms))
+            .transpose()?;
+        let sql = "INSERT INTO deployments \
+             (id, project, node, state, generation, version, reason, created_ms, finished_ms, record) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (id) DO UPDATE SET node = excluded.node, state = excluded.state, \
+             generation = excluded.generation, version = excluded.version, \
+             reason = excluded.reason, finished_ms = excluded.finished_ms, record = excluded.record";
+        on_pool!(self.db, pool => sqlx::query(sql)
+            .bind(&deployment.id)
+            .bind(&deployment.project)
+            .bind(node)
+            .bind(deployment.state().to_string())
+            .bind(to_i64("generation", deployment.generation)?)
+            .bind(&deployment.version)
+            .bind(&deployment.reason)
+            .bind(to_i64("created_ms", deployment.created_ms)?)
+            .bind(finished)
+            .bind(&record)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(|source| match &source {
+            sqlx::Error::Database(e) if e.is_foreign_key_violation() => Error::NotFound {
+                kind: "project",
+                key: deployment.project.clone(),
+            },
+            _ => Error::Database {
+                action: "save deployment",
+                source,
+            },
+        })?;
+        Ok(())
+    }
+
+    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>> {
+        let row = on_pool!(self.db, pool => sqlx::query_as::<_, DeploymentRow>(
+            "SELECT id, node, record FROM deployments WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await)
+        .db("read deployment")?;
+        row.map(DeploymentRow::into_record).transpose()
+    }
+
+    async fn deployments(&self, project: &str, limit: u32) -> Result<Vec<DeploymentRecord>> {
+        let rows = on_pool!(self.db, pool => sqlx::query_as::<_, DeploymentRow>(
+            "SELECT id, node, record FROM deployments WHERE project = $1 \
+             ORDER BY created_ms DESC, id DESC LIMIT $2",
+        )
+        .bind(project)
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await)
+        .db("list deployments")?;
+        rows.into_iter().map(DeploymentRow::into_record).collect()
+    }
+}

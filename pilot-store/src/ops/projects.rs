@@ -1,0 +1,441 @@
+//! Projects: their app config, the nodes they run on, their public port and status.
+
+use std::fmt;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use pilot_core::AppConfig;
+use pilot_core::layout::validate_project_name;
+use serde::{Deserialize, Serialize};
+
+use super::{SqlStore, from_json, to_json};
+use crate::db::{now_ms, on_pool};
+use crate::error::{DbContext, Error, Result};
+
+/// What a project is doing, as last reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProjectStatus {
+    /// Created, never deployed.
+    Created,
+    /// A deployment is running.
+    Deploying,
+    /// The live release is serving.
+    Running,
+    /// Stopped on purpose.
+    Stopped,
+    /// The last deployment failed and nothing is serving.
+    Failed,
+}
+
+impl ProjectStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectStatus::Created => "created",
+            ProjectStatus::Deploying => "deploying",
+            ProjectStatus::Running => "running",
+            ProjectStatus::Stopped => "stopped",
+            ProjectStatus::Failed => "failed",
+        }
+    }
+}
+
+impl fmt::Display for ProjectStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ProjectStatus {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        Ok(match s {
+            "created" => ProjectStatus::Created,
+            "deploying" => ProjectStatus::Deploying,
+            "running" => ProjectStatus::Running,
+            "stopped" => ProjectStatus::Stopped,
+            "failed" => ProjectStatus::Failed,
+            other => {
+                return Err(Error::invalid(
+                    "project status",
+                    format!(
+                        "{other:?} is not a status; use created, deploying, running, stopped or failed"
+                    ),
+                ));
+            }
+        })
+    }
+}
+
+/// A project to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProject {
+    /// Unique name (see `pilot_core::layout::validate_project_name`).
+    pub name: String,
+    /// The app's configuration.
+    pub config: AppConfig,
+    /// Nodes the project is deployed to.
+    pub nodes: Vec<String>,
+    /// The public port its traffic arrives on, if fixed.
+    pub public_port: Option<u16>,
+}
+
+/// A stored project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Project {
+    /// Unique name.
+    pub name: String,
+    /// The app's configuration.
+    pub config: AppConfig,
+    /// Nodes the project is deployed to, by name.
+    pub nodes: Vec<String>,
+    /// The public port, if fixed.
+    pub public_port: Option<u16>,
+    /// Last known status.
+    pub status: ProjectStatus,
+    /// Unix ms of creation.
+    pub created_ms: i64,
+    /// Unix ms of the last change.
+    pub updated_ms: i64,
+}
+
+/// Projects and where they run.
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Creates a project with status `created`; its nodes must be registered.
+    async fn create_project(&self, project: NewProject) -> Result<Project>;
+
+    /// The project with this name.
+    async fn project(&self, name: &str) -> Result<Option<Project>>;
+
+    /// Every project, by name.
+    async fn projects(&self) -> Result<Vec<Project>>;
+
+    /// Names of the projects assigned to a node.
+    async fn projects_on_node(&self, node: &str) -> Result<Vec<String>>;
+
+    /// Replaces a project's configuration.
+    async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()>;
+
+    /// Records a project's status.
+    async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()>;
+
+    /// Sets (or clears) the public port; ports are unique across projects.
+    async fn set_public_port(&self, name: &str, port: Option<u16>) -> Result<()>;
+
+    /// Replaces the set of nodes a project runs on.
+    async fn assign_nodes(&self, name: &str, nodes: &[String]) -> Result<()>;
+
+    /// Deletes a project and its deployment history.
+    async fn delete_project(&self, name: &str) -> Result<()>;
+}
+
+#[derive(sqlx::FromRow)]
+struct ProjectRow {
+    name: String,
+    config: String,
+    public_port: Option<i64>,
+    status: String,
+    created_ms: i64,
+    updated_ms: i64,
+}
+
+impl ProjectRow {
+    fn into_project(self, nodes: Vec<String>) -> Result<Project> {
+        let corrupt = |reason: String| Error::CorruptRow {
+            table: "projects",
+            key: self.name.clone(),
+            reason,
+        };
+        let status = ProjectStatus::from_str(&self.status)
+            .map_err(|_| corrupt(format!("unknown status {:?}", self.status)))?;
+        let public_port = self
+            .public_port
+            .map(u16::try_from)
+            .transpose()
+            .map_err(|_| corrupt("public_port is out of range".into()))?;
+        Ok(Project {
+            config: from_json("projects", &self.name, &self.config)?,
+            name: self.name,
+            nodes,
+            public_port,
+            status,
+            created_ms: self.created_ms,
+            updated_ms: self.updated_ms,
+        })
+    }
+}
+
+/// `SELECT` of every project column followed by the given clause.
+macro_rules! select_project {
+    ($tail:literal) => {
+        concat!(
+            "SELECT name, config, public_port, status, created_ms, updated_ms FROM projects ",
+            $tail
+        )
+    };
+}
+
+fn not_found(name: &str) -> Error {
+    Error::NotFound {
+        kind: "project",
+        key: name.to_string(),
+    }
+}
+
+/// Maps a unique-key failure on insert to the name or the port that clashed.
+fn duplicate_project(source: sqlx::Error, project: &NewProject) -> Error {
+    match &source {
+        sqlx::Error::Database(e) if e.is_unique_violation() => {
+            let on_port = e.message().contains("public_port")
+                || e.constraint().is_some_and(|c| c.contains("public_port"));
+            match (on_port, project.public_port) {
+                (true, Some(port)) => Error::AlreadyExists {
+                    kind: "public port",
+                    key: port.to_string(),
+                },
+                _ => Error::AlreadyExists {
+                    kind: "project",
+                    key: project.name.clone(),
+                },
+            }
+        }
+        _ => Error::Database {
+            action: "insert project",
+            source,
+        },
+    }
+}
+
+/// Maps a foreign-key failure on `project_nodes` to a clear message.
+fn unknown_node(source: sqlx::Error, nodes: &[String]) -> Error {
+    match &source {
+        sqlx::Error::Database(e) if e.is_foreign_key_violation() => Error::invalid(
+            "nodes",
+            format!("one of {nodes:?} is not a registered node; register it first"),
+        ),
+        _ => Error::Database {
+            action: "assign nodes to project",
+            source,
+        },
+    }
+}
+
+impl SqlStore {
+    async fn project_nodes(&self, name: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
+            "SELECT node FROM project_nodes WHERE project = $1 ORDER BY node",
+        )
+        .bind(name)
+        .fetch_all(pool)
+        .await)
+        .db("read project nodes")?;
+        Ok(rows.into_iter().map(|(n,)| n).collect())
+    }
+
+    async fn update_project(
+        &self,
+        name: &str,
+        action: &'static str,
+        sql: &'static str,
+        value: Option<String>,
+    ) -> Result<()> {
+        let done = on_pool!(self.db, pool => sqlx::query(sql)
+            .bind(value)
+            .bind(now_ms())
+            .bind(name)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .db(action)?;
+        if done == 0 {
+            return Err(not_found(name));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ProjectStore for SqlStore {
+    async fn create_project(&self, project: NewProject) -> Result<Project> {
+        validate_project_name(&project.name)?;
+        let config = to_json("config", &project.config)?;
+        let now = now_ms();
+        let mut nodes = project.nodes.clone();
+        nodes.sort();
+        nodes.dedup();
+        on_pool!(self.db, pool => {
+            let mut tx = pool.begin().await.db("begin transaction")?;
+            sqlx::query(
+                "INSERT INTO projects (name, config, public_port, status, created_ms, updated_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(&project.name)
+            .bind(&config)
+            .bind(project.public_port.map(i64::from))
+            .bind(ProjectStatus::Created.as_str())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| duplicate_project(e, &project))?;
+            for node in &nodes {
+                sqlx::query("INSERT INTO project_nodes (project, node) VALUES ($1, $2)")
+                    .bind(&project.name)
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unknown_node(e, &nodes))?;
+            }
+            tx.commit().await.db("commit project")?;
+        });
+        Ok(Project {
+            name: project.name,
+            config: project.config,
+            nodes,
+            public_port: project.public_port,
+            status: ProjectStatus::Created,
+            created_ms: now,
+            updated_ms: now,
+        })
+    }
+
+    async fn project(&self, name: &str) -> Result<Option<Project>> {
+        let row = on_pool!(self.db, pool => sqlx::query_as::<_, ProjectRow>(select_project!("WHERE name = $1"))
+            .bind(name)
+            .fetch_optional(pool)
+            .await)
+        .db("read project")?;
+        match row {
+            Some(row) => {
+                let nodes = self.project_nodes(name).await?;
+                row.into_project(nodes).map(Some)
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn projects(&self) -> Result<Vec<Project>> {
+        let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ProjectRow>(select_project!("ORDER BY name"))
+            .fetch_all(pool)
+            .await)
+        .db("list projects")?;
+        let assignments: Vec<(String, String)> = on_pool!(self.db, pool => sqlx::query_as(
+            "SELECT project, node FROM project_nodes ORDER BY project, node",
+        )
+        .fetch_all(pool)
+        .await)
+        .db("list project nodes")?;
+        rows.into_iter()
+            .map(|row| {
+                let nodes = assignments
+                    .iter()
+                    .filter(|(p, _)| *p == row.name)
+                    .map(|(_, n)| n.clone())
+                    .collect();
+                row.into_project(nodes)
+            })
+            .collect()
+    }
+
+    async fn projects_on_node(&self, node: &str) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
+            "SELECT project FROM project_nodes WHERE node = $1 ORDER BY project",
+        )
+        .bind(node)
+        .fetch_all(pool)
+        .await)
+        .db("list projects of node")?;
+        Ok(rows.into_iter().map(|(p,)| p).collect())
+    }
+
+    async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()> {
+        let config = to_json("config", config)?;
+        self.update_project(
+            name,
+            "update project config",
+            "UPDATE projects SET config = $1, updated_ms = $2 WHERE name = $3",
+            Some(config),
+        )
+        .await
+    }
+
+    async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()> {
+        self.update_project(
+            name,
+            "update project status",
+            "UPDATE projects SET status = $1, updated_ms = $2 WHERE name = $3",
+            Some(status.as_str().to_string()),
+        )
+        .await
+    }
+
+    async fn set_public_port(&self, name: &str, port: Option<u16>) -> Result<()> {
+        let done = on_pool!(self.db, pool => sqlx::query(
+            "UPDATE projects SET public_port = $1, updated_ms = $2 WHERE name = $3",
+        )
+        .bind(port.map(i64::from))
+        .bind(now_ms())
+        .bind(name)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))
+        .db_unique(
+            "update public port",
+            "public port",
+            &port.map(|p| p.to_string()).unwrap_or_default(),
+        )?;
+        if done == 0 {
+            return Err(not_found(name));
+        }
+        Ok(())
+    }
+
+    async fn assign_nodes(&self, name: &str, nodes: &[String]) -> Result<()> {
+        let mut nodes = nodes.to_vec();
+        nodes.sort();
+        nodes.dedup();
+        on_pool!(self.db, pool => {
+            let mut tx = pool.begin().await.db("begin transaction")?;
+            let found = sqlx::query("UPDATE projects SET updated_ms = $1 WHERE name = $2")
+                .bind(now_ms())
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .db("touch project")?
+                .rows_affected();
+            if found == 0 {
+                return Err(not_found(name));
+            }
+            sqlx::query("DELETE FROM project_nodes WHERE project = $1")
+                .bind(name)
+                .execute(&mut *tx)
+                .await
+                .db("clear project nodes")?;
+            for node in &nodes {
+                sqlx::query("INSERT INTO project_nodes (project, node) VALUES ($1, $2)")
+                    .bind(name)
+                    .bind(node)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| unknown_node(e, &nodes))?;
+            }
+            tx.commit().await.db("commit project nodes")?;
+        });
+        Ok(())
+    }
+
+    async fn delete_project(&self, name: &str) -> Result<()> {
+        let done = on_pool!(self.db, pool => sqlx::query("DELETE FROM projects WHERE name = $1")
+            .bind(name)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))
+        .db("delete project")?;
+        if done == 0 {
+            return Err(not_found(name));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! The head: samples of windows not compacted yet. Every accepted batch is
+//! one `ts_head` row (durable before the write returns); this module encodes
+//! those rows and keeps their samples in memory for queries and compaction.
+//!
+//! Order and duplicates: samples may arrive in any order. For one series and
+//! one timestamp the sample written last wins (a later batch, or a later
+//! position in the same batch).
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::codec::varint::{Cursor, put_u64, unzigzag, zigzag};
+use super::rollup::align;
+
+/// Format version of head payloads.
+const HEAD_V1: u8 = 1;
+
+/// One sample of a known series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct HeadSample {
+    /// Series id.
+    pub series: i64,
+    /// Unix ms.
+    pub ts: i64,
+    /// Value.
+    pub value: f64,
+}
+
+/// Encodes a batch: count, then per sample the series id, the zigzag delta
+/// of the timestamp from the previous sample, and the value's 8 bytes.
+pub(crate) fn encode_batch(samples: &[HeadSample]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + samples.len() * 12);
+    out.push(HEAD_V1);
+    put_u64(&mut out, samples.len() as u64);
+    let mut prev = 0i64;
+    for s in samples {
+        put_u64(&mut out, zigzag(s.series));
+        put_u64(&mut out, zigzag(s.ts.wrapping_sub(prev)));
+        out.extend_from_slice(&s.value.to_bits().to_le_bytes());
+        prev = s.ts;
+    }
+    out
+}
+
+/// Decodes a batch written by [`encode_batch`].
+pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<HeadSample>, String> {
+    let mut c = Cursor::new(bytes);
+    let version = c.u8()?;
+    if version != HEAD_V1 {
+        return Err(format!("unknown head format version {version}"));
+    }
+    let n = c.len()?;
+    if n > bytes.len() / 10 {
+        return Err(format!(
+            "count {n} exceeds what {} bytes can hold",
+            bytes.len()
+        ));
+    }
+    let mut out = Vec::with_capacity(n);
+    let mut prev = 0i64;
+    for _ in 0..n {
+        let series = unzigzag(c.u64()?);
+        let ts = prev.wrapping_add(unzigzag(c.u64()?));
+        let value = f64::from_bits(c.u64_le()?);
+        out.push(HeadSample { series, ts, value });
+        prev = ts;
+    }
+    if !c.is_empty() {
+        return Err("trailing bytes after the last sample".into());
+    }
+    Ok(out)
+}
+
+/// Sorts by timestamp and keeps, for equal timestamps, the sample that came last.
+pub(crate) fn normalize(samples: &mut Vec<(i64, f64)>) {
+    samples.sort_by_key(|s| s.0); // stable: arrival order among equal timestamps
+    let mut out: Vec<(i64, f64)> = Vec::with_capacity(samples.len());
+    for &s in samples.iter() {
+        match out.last_mut() {
+            Some(last) if last.0 == s.0 => *last = s,
+            _ => out.push(s),
+        }
+    }
+    *samples = out;
+}
+
+#[derive(Debug, Default)]
+struct SeriesHead {
+    samples: Vec<(i64, f64)>,
+    /// Whether `samples` is sorted without duplicate timestamps.
+    clean: bool,
+}
+
+impl SeriesHead {
+    fn normalized(&mut self) -> &[(i64, f64)] {
+        if !self.clean {
+            normalize(&mut self.samples);
+            self.clean = true;
+        }
+        &self.samples
+    }
+}
+
+/// The head's samples in memory, per series.
+#[derive(Debug, Default)]
+pub(crate) struct Head {
+    series: HashMap<i64, SeriesHead>,
+    /// Samples per window start (duplicates counted), to know cheaply how
+    /// much a compaction would take.
+    windows: BTreeMap<i64, usize>,
+    /// Highest `ts_head` row id whose samples are in memory.
+    pub max_row_id: i64,
+}
+
+impl Head {
+    /// Adds a sample.
+    pub fn push(&mut self, s: HeadSample, window_ms: i64) {
+        let head = self.series.entry(s.series).or_insert_with(|| SeriesHead {
+            samples: Vec::new(),
+            clean: true,
+        });
+        if head.samples.last().is_some_and(|last| last.0 >= s.ts) {
+            head.clean = false;
+        }
+        head.samples.push((s.ts, s.value));
+        *self.windows.entry(align(s.ts, window_ms)).or_default() += 1;
+    }
+
+    /// Number of samples (before removing duplicates).
+    pub fn len(&self) -> usize {
+        self.windows.values().sum()
+    }
+
+    /// Number of samples in windows that start before `horizon`.
+    pub fn closed_len(&self, horizon: i64) -> usize {
+        self.windows.range(..horizon).map(|(_, n)| n).sum()
+    }
+
+    /// Start of the newest window with samples.
+    pub fn newest_window(&self) -> Option<i64> {
+        self.windows.keys().next_back().copied()
+    }
+
+    /// Samples of a series with `from <= ts < to`, sorted, duplicates resolved.
+    pub fn range(&mut self, series: i64, from: i64, to: i64) -> Vec<(i64, f64)> {
+        let Some(head) = self.series.get_mut(&series) else {
+            return Vec::new();
+        };
+        let samples = head.normalized();
+        let lo = samples.partition_point(|s| s.0 < from);
+        let hi = samples.partition_point(|s| s.0 < to);
+        samples[lo..hi].to_vec()
+    }
+
+    /// The newest sample of a series.
+    pub fn last(&mut self, series: i64) -> Option<(i64, f64)> {
+        self.series.get_mut(&series)?.normalized().last().copied()
+    }
+
+    /// Copies of the samples before `horizon`, per series, sorted and resolved.
+    pub fn closed(&mut self, horizon: i64) -> BTreeMap<i64, Vec<(i64, f64)>> {
+        let mut out = BTreeMap::new();
+        for (&id, head) in &mut self.series {
+            let samples = head.normalized();
+            let hi = samples.partition_point(|s| s.0 < horizon);
+            if hi > 0 {
+                out.insert(id, samples[..hi].to_vec());
+            }
+        }
+        out
+    }
+
+    /// The samples at or after `horizon`, as they would be rewritten to a new head row.
+    pub fn open_samples(&mut self, horizon: i64) -> Vec<HeadSample> {
+        let mut out = Vec::new();
+        let mut ids: Vec<i64> = self.series.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            if let Some(head) = self.series.get_mut(&id) {
+                let samples = head.normalized();
+                let lo = samples.partition_point(|s| s.0 < horizon);
+                out.extend(samples[lo..].iter().map(|&(ts, value)| HeadSample {
+                    series: id,
+                    ts,
+                    value,
+                }));
+            }
+        }
+        out
+    }
+
+    /// Drops every sample before `horizon`.
+    pub fn drop_before(&mut self, horizon: i64, window_ms: i64) {
+        self.series.retain(|_, head| {
+            let samples = head.normalized();
+            let lo = samples.partition_point(|s| s.0 < horizon);
+            head.samples.drain(..lo);
+            !head.samples.is_empty()
+        });
+        self.windows.clear();
+        for head in self.series.values() {
+            for &(ts, _) in &head.samples {
+                *self.windows.entry(align(ts, window_ms)).or_default() += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_round_trip() {
+        let batch = vec![
+            HeadSample {
+                series: 3,
+                ts: 1_700_000_000_000,
+                value: 1.5,
+            },
+            HeadSample {
+                series: 1,
+                ts: 1_699_999_990_000,
+                value: f64::NAN,
+            },
+            HeadSample {
+                series: 3,
+                ts: -5,
+                value: f64::INFINITY,
+            },
+        ];
+        let back = decode_batch(&encode_batch(&batch)).unwrap();
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[0], batch[0]);
+        assert!(back[1].value.is_nan());
+        assert_eq!(back[2], batch[2]);
+        assert!(decode_batch(&[HEAD_V1, 200]).is_err());
+        assert!(decode_batch(&[]).is_err());
+    }
+
+    #[test]
+    fn last_write_wins_and_ranges_are_sorted() {
+        let mut head = Head::default();
+        for (ts, v) in [(30, 3.0), (10, 1.0), (20, 2.0), (10, 9.0)] {
+            head.push(
+                HeadSample {
+                    series: 1,
+                    ts,
+                    value: v,
+                },
+                100,
+            );
+        }
+        assert_eq!(head.len(), 4);
+        assert_eq!(head.range(1, 0, 100), [(10, 9.0), (20, 2.0), (30, 3.0)]);
+        assert_eq!(head.range(1, 15, 30), [(20, 2.0)]);
+        assert_eq!(head.last(1), Some((30, 3.0)));
+    }
+
+    #[test]
+    fn closed_windows_are_split_off() {
+        let mut head = Head::default();
+        for ts in [5, 105, 150, 250] {
+            head.push(
+                HeadSample {
+                    series: 7,
+                    ts,
+                    value: ts as f64,
+                },
+                100,
+            );
+        }
+        assert_eq!(head.closed_len(200), 3);
+        let closed = head.closed(200);
+        assert_eq!(closed[&7].len(), 3);
+        let open = head.open_samples(200);
+        assert_eq!(open.len(), 1);
+        head.drop_before(200, 100);
+        assert_eq!(head.len(), 1);
+        assert_eq!(head.closed_len(1000), 1);
+    }
+}

@@ -1,0 +1,293 @@
+//! Range queries: raw samples, or one aggregate per step read from the
+//! coarsest rollup tier whose buckets fit in the step.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::codec;
+use super::head::normalize;
+use super::rollup::{Bucket, align, bucketize};
+use super::series::{SeriesInfo, SeriesSelector};
+use super::{Tier, TimeseriesStore};
+use crate::db::on_pool;
+use crate::error::{DbContext, Error, Result};
+
+/// How the samples of one step are combined. NaN samples are skipped; a step
+/// with no other sample has no point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Aggregation {
+    /// Mean.
+    #[default]
+    Avg,
+    /// Smallest value.
+    Min,
+    /// Largest value.
+    Max,
+    /// Sum.
+    Sum,
+    /// Number of samples.
+    Count,
+}
+
+impl Aggregation {
+    fn of(self, b: &Bucket) -> f64 {
+        match self {
+            Aggregation::Avg => b.avg(),
+            Aggregation::Min => b.min,
+            Aggregation::Max => b.max,
+            Aggregation::Sum => b.sum,
+            Aggregation::Count => b.count as f64,
+        }
+    }
+}
+
+/// A query over `[start_ms, end_ms)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RangeQuery {
+    /// Which series.
+    pub selector: SeriesSelector,
+    /// Start, Unix ms, inclusive.
+    pub start_ms: i64,
+    /// End, Unix ms, exclusive.
+    pub end_ms: i64,
+    /// Width of one output point in ms; 0 returns the raw samples.
+    pub step_ms: i64,
+    /// How samples within a step are combined (ignored for raw queries).
+    pub aggregation: Aggregation,
+}
+
+impl RangeQuery {
+    /// Every raw sample in the range.
+    pub fn raw(selector: SeriesSelector, start_ms: i64, end_ms: i64) -> Self {
+        RangeQuery {
+            selector,
+            start_ms,
+            end_ms,
+            step_ms: 0,
+            aggregation: Aggregation::Avg,
+        }
+    }
+
+    /// One point per `step_ms`, aligned to multiples of `step_ms` since the epoch.
+    pub fn stepped(
+        selector: SeriesSelector,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        aggregation: Aggregation,
+    ) -> Self {
+        RangeQuery {
+            selector,
+            start_ms,
+            end_ms,
+            step_ms,
+            aggregation,
+        }
+    }
+}
+
+/// One value at one time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Unix ms (for stepped queries, the start of the step).
+    pub timestamp_ms: i64,
+    /// The value.
+    pub value: f64,
+}
+
+/// The answer for one series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoints {
+    /// The series.
+    pub series: SeriesInfo,
+    /// Bucket width the points were computed from: 0 for raw samples, a
+    /// tier's bucket width, or the step when no tier fits.
+    pub resolution_ms: i64,
+    /// Points by time.
+    pub points: Vec<Point>,
+}
+
+/// The newest value of a series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestValue {
+    /// The series.
+    pub series: SeriesInfo,
+    /// Its newest sample.
+    pub point: Point,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChunkRow {
+    start_ms: i64,
+    payload: Vec<u8>,
+}
+
+const SELECT_RANGE: &str = "SELECT start_ms, payload FROM ts_chunks \
+     WHERE series_id = $1 AND tier = $2 AND start_ms < $3 AND start_ms > $4 ORDER BY start_ms";
+
+impl TimeseriesStore {
+    /// Runs a query; one entry per selected series, by series id.
+    pub async fn query(&self, q: &RangeQuery) -> Result<Vec<SeriesPoints>> {
+        if q.step_ms < 0 {
+            return Err(Error::invalid(
+                "step_ms",
+                "it must be 0 (raw samples) or a positive width in ms",
+            ));
+        }
+        let selected = self.lock().registry.select(&q.selector);
+        let tier = self.tier_for(q.step_ms);
+        let _view = self.view.read().await;
+        let mut out = Vec::with_capacity(selected.len());
+        for series in selected {
+            let head = self.lock().head.range(series.id, q.start_ms, q.end_ms);
+            let (resolution_ms, points) = if q.end_ms <= q.start_ms {
+                (0, Vec::new())
+            } else if q.step_ms == 0 {
+                let raw = self
+                    .raw_samples(series.id, q.start_ms, q.end_ms, head)
+                    .await?;
+                let points = raw
+                    .into_iter()
+                    .map(|(timestamp_ms, value)| Point {
+                        timestamp_ms,
+                        value,
+                    })
+                    .collect();
+                (0, points)
+            } else if let Some(tier) = tier {
+                let mut buckets = self.tier_buckets(series.id, &tier, q).await?;
+                let (ts, vs): (Vec<i64>, Vec<f64>) = head.into_iter().unzip();
+                buckets.extend(bucketize(&ts, &vs, tier.bucket_ms));
+                (tier.bucket_ms, fold(buckets, q))
+            } else {
+                let raw = self
+                    .raw_samples(series.id, q.start_ms, q.end_ms, head)
+                    .await?;
+                let (ts, vs): (Vec<i64>, Vec<f64>) = raw.into_iter().unzip();
+                (q.step_ms, fold(bucketize(&ts, &vs, q.step_ms), q))
+            };
+            out.push(SeriesPoints {
+                series: (*series).clone(),
+                resolution_ms,
+                points,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The coarsest tier whose buckets fit in the step.
+    fn tier_for(&self, step_ms: i64) -> Option<Tier> {
+        if step_ms <= 0 {
+            return None;
+        }
+        self.options
+            .tiers
+            .iter()
+            .filter(|t| t.bucket_ms <= step_ms)
+            .max_by_key(|t| t.bucket_ms)
+            .copied()
+    }
+
+    /// Raw samples of a series in `[from, to)` from chunks and the head; the
+    /// head wins on equal timestamps (it holds the later writes).
+    async fn raw_samples(
+        &self,
+        series: i64,
+        from: i64,
+        to: i64,
+        head: Vec<(i64, f64)>,
+    ) -> Result<Vec<(i64, f64)>> {
+        let rows = self
+            .chunk_rows(series, 0, self.options.window_ms, from, to)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let raw = codec::decode_raw(&row.payload).map_err(|reason| Error::CorruptChunk {
+                series,
+                tier_ms: 0,
+                start_ms: row.start_ms,
+                reason,
+            })?;
+            out.extend(
+                raw.ts
+                    .into_iter()
+                    .zip(raw.values)
+                    .filter(|s| s.0 >= from && s.0 < to),
+            );
+        }
+        if !head.is_empty() {
+            let sorted_apart = match (out.last(), head.first()) {
+                (Some(last), Some(first)) => last.0 < first.0,
+                _ => true,
+            };
+            out.extend(head);
+            if !sorted_apart {
+                normalize(&mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rollup buckets of a tier whose start lies in the query range.
+    async fn tier_buckets(&self, series: i64, tier: &Tier, q: &RangeQuery) -> Result<Vec<Bucket>> {
+        let span = self.options.tier_span(tier);
+        let rows = self
+            .chunk_rows(series, tier.bucket_ms, span, q.start_ms, q.end_ms)
+            .await?;
+        let mut out = Vec::new();
+        for row in rows {
+            let buckets =
+                codec::decode_rollup(&row.payload).map_err(|reason| Error::CorruptChunk {
+                    series,
+                    tier_ms: tier.bucket_ms,
+                    start_ms: row.start_ms,
+                    reason,
+                })?;
+            out.extend(
+                buckets
+                    .into_iter()
+                    .filter(|b| b.start_ms >= q.start_ms && b.start_ms < q.end_ms),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn chunk_rows(
+        &self,
+        series: i64,
+        tier_ms: i64,
+        span: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ChunkRow>> {
+        on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_RANGE)
+            .bind(series)
+            .bind(tier_ms)
+            .bind(to)
+            .bind(from.saturating_sub(span))
+            .fetch_all(pool)
+            .await)
+        .db("read chunks")
+    }
+}
+
+/// Folds buckets into one point per step.
+fn fold(buckets: Vec<Bucket>, q: &RangeQuery) -> Vec<Point> {
+    let mut steps: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for b in buckets {
+        let key = align(b.start_ms, q.step_ms);
+        steps
+            .entry(key)
+            .and_modify(|acc| acc.merge(&b))
+            .or_insert(Bucket { start_ms: key, ..b });
+    }
+    steps
+        .into_values()
+        .map(|b| Point {
+            timestamp_ms: b.start_ms,
+            value: q.aggregation.of(&b),
+        })
+        .collect()
+}
