@@ -1,6 +1,6 @@
 //! The database handle: an SQLite file (embedded default) or a PostgreSQL
 //! server (scale-out), migrated on open. Every store in this crate runs the
-//! same SQL on both; [`on_pool!`](crate::on_pool) picks the driver.
+//! same SQL on both; an internal `on_pool!` macro picks the driver.
 
 use std::fmt;
 use std::path::Path;
