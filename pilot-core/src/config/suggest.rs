@@ -41,19 +41,7 @@ pub(crate) fn choice_hint(input: &str, allowed: &[&str], kind: &str) -> String {
 mod tests {
     use super::*;
 
-    const ROOT: &[&str] = &[
-        "name",
-        "type",
-        "runtime",
-        "build",
-        "start",
-        "test",
-        "env",
-        "nix",
-        "deployment",
-        "resources",
-        "port",
-    ];
+    use crate::config::validate::ROOT_FIELDS as ROOT;
 
     #[test]
     fn likely_misspellings_find_their_field() {
