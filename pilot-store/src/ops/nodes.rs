@@ -1,9 +1,8 @@
 //! Nodes (servers running the agent): a token stored as a hash, when the node
 //! was last heard from, and what it reported about itself.
 
-use std::fmt;
-
 use async_trait::async_trait;
+pub use pilot_core::protocol::NodeToken;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -11,38 +10,8 @@ use super::{SqlStore, check_name, from_json, to_json};
 use crate::db::{now_ms, on_pool};
 use crate::error::{DbContext, Error, Result};
 
-/// A node's secret token. Shown once when the node is registered; only its
-/// SHA-256 is stored. `Debug` and `Display` print a mask.
-#[derive(Clone, PartialEq, Eq)]
-pub struct NodeToken(String);
-
-impl NodeToken {
-    /// A new random token (`pnt_` and 64 hex digits).
-    fn generate() -> Self {
-        let mut bytes = [0u8; 32];
-        rand::fill(&mut bytes);
-        NodeToken(format!("pnt_{}", hex::encode(bytes)))
-    }
-
-    /// The token itself, to hand to the node's agent.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for NodeToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("NodeToken(********)")
-    }
-}
-
-impl fmt::Display for NodeToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("********")
-    }
-}
-
-/// Tokens are 256-bit random values, so a plain SHA-256 protects them and
+/// The stored form of a node token: its SHA-256, as `NodeToken::hash` gives
+/// it. Tokens are 256-bit random values, so a plain SHA-256 protects them and
 /// still lets the store find the node by the hash of what it presents.
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -245,5 +214,17 @@ impl NodeStore for SqlStore {
             return Err(not_found(name));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_hash_is_the_protocol_token_hash() {
+        let token = NodeToken::generate();
+        assert!(token.expose().starts_with("pilot_nt_"));
+        assert_eq!(token_hash(token.expose()), token.hash().to_hex());
     }
 }
