@@ -11,28 +11,26 @@ use std::time::{Duration, Instant};
 
 use pilot_core::proxy::{Proxy, ProxyError, ProxyOptions, UpstreamStats};
 use pilot_core::router::DrainReport;
-use pilot_core::{Error, Route, Router};
-use proxy_support::{echo_connection, echo_upstream, free_addr, get, http_upstream, serve_http};
+use pilot_core::{Error, Router};
+use proxy_support::{
+    Switched, echo_connection, echo_upstream, free_addr, get, http_upstream, serve_http,
+    shop_route, switch_with_open_connections,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn route(public: SocketAddr, upstream: SocketAddr) -> Route {
-    Route {
-        project: "shop".into(),
-        public,
-        upstream,
-    }
-}
 
 #[tokio::test]
 async fn routes_new_connections_to_the_upstream() {
     let a = http_upstream("a").await;
     let proxy = Proxy::new();
     let public = free_addr();
-    proxy.set_route(&route(public, a.addr)).await.unwrap();
+    proxy.set_route(&shop_route(public, a.addr)).await.unwrap();
 
     assert_eq!(get(public).await.unwrap(), "a");
     assert_eq!(get(public).await.unwrap(), "a");
-    assert_eq!(proxy.routes().await.unwrap(), vec![route(public, a.addr)]);
+    assert_eq!(
+        proxy.routes().await.unwrap(),
+        vec![shop_route(public, a.addr)]
+    );
     let stats = proxy.stats("shop").unwrap();
     assert_eq!(stats.upstream, a.addr);
     assert_eq!(stats.accepted, 2);
@@ -74,7 +72,7 @@ async fn switch_under_load(options: ProxyOptions) {
     let b = http_upstream("b").await;
     let proxy = Proxy::with_options(options);
     let public = free_addr();
-    proxy.set_route(&route(public, a.addr)).await.unwrap();
+    proxy.set_route(&shop_route(public, a.addr)).await.unwrap();
 
     let epoch = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
@@ -111,7 +109,7 @@ async fn switch_under_load(options: ProxyOptions) {
             b.addr
         };
         epoch.fetch_add(1, Ordering::SeqCst);
-        proxy.set_route(&route(public, next)).await.unwrap();
+        proxy.set_route(&shop_route(public, next)).await.unwrap();
         epoch.fetch_add(1, Ordering::SeqCst);
     }
     tokio::time::sleep(Duration::from_millis(10)).await;
@@ -132,14 +130,14 @@ async fn switch_under_load(options: ProxyOptions) {
 
 #[tokio::test]
 async fn drain_waits_for_a_connection_that_finishes_and_half_close_passes_through() {
-    let old = echo_upstream().await;
-    let new = http_upstream("new").await;
     let proxy = Proxy::new();
-    let public = free_addr();
-    proxy.set_route(&route(public, old.addr)).await.unwrap();
-    let mut conn = echo_connection(public).await;
-    proxy.set_route(&route(public, new.addr)).await.unwrap();
-    assert_eq!(get(public).await.unwrap(), "new");
+    let Switched {
+        old,
+        new,
+        public: _,
+        mut conns,
+    } = switch_with_open_connections(proxy.as_ref(), 1).await;
+    let mut conn = conns.remove(0);
 
     let client = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -171,13 +169,14 @@ async fn drain_waits_for_a_connection_that_finishes_and_half_close_passes_throug
 
 #[tokio::test]
 async fn drain_cuts_a_connection_still_open_at_the_deadline() {
-    let old = echo_upstream().await;
-    let new = http_upstream("new").await;
     let proxy = Proxy::new();
-    let public = free_addr();
-    proxy.set_route(&route(public, old.addr)).await.unwrap();
-    let mut conn = echo_connection(public).await;
-    proxy.set_route(&route(public, new.addr)).await.unwrap();
+    let Switched {
+        old,
+        new: _new,
+        public,
+        mut conns,
+    } = switch_with_open_connections(proxy.as_ref(), 1).await;
+    let mut conn = conns.remove(0);
     let open_old = proxy.stats("shop").unwrap().open;
     assert!(open_old.contains(&UpstreamStats {
         upstream: old.addr,
@@ -210,18 +209,16 @@ async fn drain_cuts_a_connection_still_open_at_the_deadline() {
 
 #[tokio::test]
 async fn worker_threads_drain_and_close_their_connections() {
-    let old = echo_upstream().await;
-    let new = http_upstream("new").await;
     let proxy = Proxy::with_options(ProxyOptions {
         workers: 2,
         ..ProxyOptions::default()
     });
-    let public = free_addr();
-    proxy.set_route(&route(public, old.addr)).await.unwrap();
-    let mut first = echo_connection(public).await;
-    let mut second = echo_connection(public).await;
-    proxy.set_route(&route(public, new.addr)).await.unwrap();
-    assert_eq!(get(public).await.unwrap(), "new");
+    let Switched {
+        old,
+        new: _new,
+        public,
+        conns,
+    } = switch_with_open_connections(proxy.as_ref(), 2).await;
 
     let report = proxy
         .drain("shop", old.addr, Duration::from_millis(200))
@@ -234,7 +231,7 @@ async fn worker_threads_drain_and_close_their_connections() {
             cut: 2
         }
     );
-    for conn in [&mut first, &mut second] {
+    for mut conn in conns {
         let mut buf = [0u8; 16];
         let read = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
             .await
@@ -250,7 +247,10 @@ async fn connect_retry_covers_an_upstream_that_starts_late() {
     let upstream = free_addr();
     let proxy = Proxy::new();
     let public = free_addr();
-    proxy.set_route(&route(public, upstream)).await.unwrap();
+    proxy
+        .set_route(&shop_route(public, upstream))
+        .await
+        .unwrap();
     let started = Instant::now();
     let late = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -272,7 +272,10 @@ async fn a_client_is_closed_when_the_upstream_never_answers() {
     };
     let proxy = Proxy::with_options(options);
     let public = free_addr();
-    proxy.set_route(&route(public, free_addr())).await.unwrap();
+    proxy
+        .set_route(&shop_route(public, free_addr()))
+        .await
+        .unwrap();
 
     // The request is never read: the client sees a reset or an empty answer.
     get(public)
@@ -288,7 +291,7 @@ async fn a_taken_public_port_is_a_bind_error_naming_the_address() {
     let proxy = Proxy::new();
 
     let error = proxy
-        .set_route(&route(public, free_addr()))
+        .set_route(&shop_route(public, free_addr()))
         .await
         .unwrap_err();
     assert!(
@@ -307,7 +310,7 @@ async fn remove_route_closes_connections_and_frees_the_port() {
     let proxy = Proxy::new();
     let public = free_addr();
     proxy
-        .set_route(&route(public, upstream.addr))
+        .set_route(&shop_route(public, upstream.addr))
         .await
         .unwrap();
     let mut conn = echo_connection(public).await;
@@ -330,16 +333,22 @@ async fn a_new_public_address_moves_the_listener() {
     let b = http_upstream("b").await;
     let proxy = Proxy::new();
     let first = free_addr();
-    proxy.set_route(&route(first, a.addr)).await.unwrap();
+    proxy.set_route(&shop_route(first, a.addr)).await.unwrap();
     let second = free_addr();
-    proxy.set_route(&route(second, b.addr)).await.unwrap();
+    proxy.set_route(&shop_route(second, b.addr)).await.unwrap();
 
     assert_eq!(get(second).await.unwrap(), "b");
-    assert_eq!(proxy.routes().await.unwrap(), vec![route(second, b.addr)]);
+    assert_eq!(
+        proxy.routes().await.unwrap(),
+        vec![shop_route(second, b.addr)]
+    );
     std::net::TcpListener::bind(first).expect("the old public port is free again");
 
     // Same port on another local address: the old listener gives way.
     let wildcard = SocketAddr::from(([0, 0, 0, 0], second.port()));
-    proxy.set_route(&route(wildcard, a.addr)).await.unwrap();
+    proxy
+        .set_route(&shop_route(wildcard, a.addr))
+        .await
+        .unwrap();
     assert_eq!(get(second).await.unwrap(), "a");
 }

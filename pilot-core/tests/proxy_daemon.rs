@@ -11,7 +11,7 @@ use std::time::Duration;
 use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyError, ProxyOptions};
 use pilot_core::router::DrainReport;
 use pilot_core::{Error, Route, Router};
-use proxy_support::{echo_connection, echo_upstream, free_addr, get, http_upstream};
+use proxy_support::{Switched, free_addr, get, http_upstream, switch_with_open_connections};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -91,20 +91,12 @@ async fn a_client_drives_the_daemon_over_its_control_socket() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     let client = daemon.client();
-    let old = echo_upstream().await;
-    let new = http_upstream("new").await;
-    let public = free_addr();
-
-    client
-        .set_route(&route("shop", public, old.addr))
-        .await
-        .unwrap();
-    let conn = echo_connection(public).await;
-    client
-        .set_route(&route("shop", public, new.addr))
-        .await
-        .unwrap();
-    assert_eq!(get(public).await.unwrap(), "new");
+    let Switched {
+        old,
+        new,
+        public,
+        conns,
+    } = switch_with_open_connections(&client, 1).await;
     assert_eq!(
         client.routes().await.unwrap(),
         vec![route("shop", public, new.addr)]
@@ -120,7 +112,7 @@ async fn a_client_drives_the_daemon_over_its_control_socket() {
             cut: 1
         }
     );
-    drop(conn);
+    drop(conns);
 
     client.remove_route("shop").await.unwrap();
     assert!(client.routes().await.unwrap().is_empty());

@@ -95,7 +95,7 @@ pub(crate) fn version_pattern(lang: Language) -> String {
 
 /// The dot-separated numeric components of a version, or `None` when a
 /// component is empty, not all digits, or has a leading zero.
-fn numeric_parts(version: &str) -> Option<Vec<u32>> {
+pub fn numeric_parts(version: &str) -> Option<Vec<u32>> {
     version
         .split('.')
         .map(|part| {

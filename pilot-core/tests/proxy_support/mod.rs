@@ -137,3 +137,56 @@ pub async fn echo_connection(addr: SocketAddr) -> TcpStream {
     assert_eq!(&buf, b"hello");
     stream
 }
+
+/// The route of project "shop".
+pub fn shop_route(public: SocketAddr, upstream: SocketAddr) -> pilot_core::Route {
+    pilot_core::Route {
+        project: "shop".into(),
+        public,
+        upstream,
+    }
+}
+
+/// Project "shop" after a switch: `conns` were opened through the public
+/// address while it pointed at the echo upstream `old`; new connections now
+/// go to the HTTP upstream `new` (answering "new", checked).
+pub struct Switched {
+    /// The echo upstream the open connections reach.
+    pub old: Server,
+    /// The upstream new connections reach.
+    pub new: Server,
+    /// The public address.
+    pub public: SocketAddr,
+    /// Connections still open to `old`.
+    pub conns: Vec<TcpStream>,
+}
+
+/// Routes "shop" to an echo upstream, opens `open` connections through it,
+/// then switches the route to an HTTP upstream.
+pub async fn switch_with_open_connections(
+    router: &dyn pilot_core::Router,
+    open: usize,
+) -> Switched {
+    let old = echo_upstream().await;
+    let new = http_upstream("new").await;
+    let public = free_addr();
+    router
+        .set_route(&shop_route(public, old.addr))
+        .await
+        .unwrap();
+    let mut conns = Vec::new();
+    for _ in 0..open {
+        conns.push(echo_connection(public).await);
+    }
+    router
+        .set_route(&shop_route(public, new.addr))
+        .await
+        .unwrap();
+    assert_eq!(get(public).await.unwrap(), "new");
+    Switched {
+        old,
+        new,
+        public,
+        conns,
+    }
+}

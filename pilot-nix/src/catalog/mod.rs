@@ -31,6 +31,7 @@ use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use pilot_core::config::Language;
+use pilot_core::config::versions::numeric_parts;
 
 use crate::error::{Error, Result};
 
@@ -157,7 +158,7 @@ impl Catalog {
             .get(&language)
             .map(|e| e.series.keys().map(String::as_str).collect())
             .unwrap_or_default();
-        series.sort_by_key(|s| numeric(s));
+        series.sort_by_key(|s| numeric_parts(s));
         series
     }
 
@@ -186,11 +187,11 @@ impl Catalog {
                 check_version: None,
             });
         }
-        let parts = numeric(version).ok_or_else(unsupported)?;
+        let parts = numeric_parts(version).ok_or_else(unsupported)?;
         let of_listed_series = entry
             .series
             .keys()
-            .filter_map(|s| numeric(s))
+            .filter_map(|s| numeric_parts(s))
             .any(|prefix| parts.starts_with(&prefix));
         if parts.len() != 3 || !of_listed_series {
             return Err(unsupported());
@@ -235,19 +236,6 @@ impl Catalog {
             })
             .collect()
     }
-}
-
-/// Dot-separated numeric components without leading zeros, or `None`.
-fn numeric(version: &str) -> Option<Vec<u32>> {
-    version
-        .split('.')
-        .map(|part| {
-            let plain = !part.is_empty()
-                && part.bytes().all(|b| b.is_ascii_digit())
-                && (part == "0" || !part.starts_with('0'));
-            plain.then(|| part.parse().ok()).flatten()
-        })
-        .collect()
 }
 
 #[cfg(test)]

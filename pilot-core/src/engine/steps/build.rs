@@ -16,7 +16,7 @@ impl Run<'_> {
             path: self.engine.layout().releases_dir(self.project()),
             reason: "build ran before fetch".into(),
         })?;
-        let config = self.config()?.clone();
+        let config = self.loaded_config()?.clone();
         let parts = self.engine.parts.clone();
         let toolchain = parts.runtime.prepare(&dir, &config).await?;
         self.log.note(&format!(
@@ -39,7 +39,7 @@ impl Run<'_> {
     }
 
     pub(in crate::engine) async fn test(&mut self) -> Result<()> {
-        let config = self.config()?.clone();
+        let config = self.loaded_config()?.clone();
         if config.test.is_none() {
             self.log.note("no test command configured");
             return Ok(());

@@ -13,7 +13,6 @@ use std::path::Path;
 use super::project::{Generation, ProjectState};
 use super::run::Run;
 use super::state::StepKind;
-use crate::config::AppConfig;
 use crate::error::{Error, Result};
 use crate::fsutil::{remove_dir_all_if_exists, switch_symlink};
 use crate::layout::NodeLayout;
@@ -52,10 +51,6 @@ impl Run<'_> {
             | StepKind::Watch
             | StepKind::Retire => Ok(()),
         }
-    }
-
-    fn config(&self) -> Result<&AppConfig> {
-        self.loaded_config()
     }
 
     fn staging_dir(&self) -> std::path::PathBuf {

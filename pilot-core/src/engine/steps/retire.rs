@@ -14,7 +14,7 @@ impl Run<'_> {
         if self.config.is_none() {
             self.load_release()?;
         }
-        let deployment = self.config()?.deployment.clone();
+        let deployment = self.loaded_config()?.deployment.clone();
         let services = self.engine.parts.services.clone();
         let generation = self.record.generation;
         if let Some(previous) = self.record.previous.filter(|p| p.generation != generation) {

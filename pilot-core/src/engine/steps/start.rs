@@ -94,7 +94,7 @@ impl Run<'_> {
         if self.config.is_none() || self.toolchain.is_none() {
             self.load_release()?;
         }
-        let config = self.config()?;
+        let config = self.loaded_config()?;
         let dir = self.release_dir().unwrap_or_default();
         let mut env = self.toolchain.clone().unwrap_or_default().env;
         env.extend(self.app_env.clone());
@@ -130,14 +130,14 @@ impl Run<'_> {
             reason: "health check before the release had a port".into(),
         })?;
         Ok(HealthProbe::from_config(
-            &self.config()?.deployment,
+            &self.loaded_config()?.deployment,
             SocketAddr::new(self.engine.options.slot_ip, port),
         ))
     }
 
     pub(in crate::engine) async fn health_check(&mut self) -> Result<()> {
         let probe = self.probe()?;
-        let start_period = self.config()?.deployment.start_period();
+        let start_period = self.loaded_config()?.deployment.start_period();
         let services = self.engine.parts.services.clone();
         let name = service_name(self.project(), self.record.generation);
         let options = &self.engine.options;

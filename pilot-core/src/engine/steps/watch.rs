@@ -13,7 +13,7 @@ use crate::health::FailureCounter;
 
 impl Run<'_> {
     pub(in crate::engine) async fn watch(&mut self) -> Result<()> {
-        let deployment = self.config()?.deployment.clone();
+        let deployment = self.loaded_config()?.deployment.clone();
         let window = deployment.watch();
         if window.is_zero() {
             return Ok(());
