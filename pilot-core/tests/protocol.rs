@@ -25,6 +25,8 @@ fn deploy_secrets() -> DeploySecrets {
 fn deploy_command() -> Command {
     Command::Deploy {
         project: "shop".into(),
+        archive: None,
+        config: None,
         source: SourceSpec::Git {
             url: "https://example.test/shop.git".into(),
             reference: GitRef::Branch("main".into()),
@@ -128,6 +130,7 @@ fn server_messages() -> Vec<ServerMessage> {
         reason: "token revoked".into(),
     });
     commands.push(ServerMessage::MetricsAck { seq: 42 });
+    commands.push(ServerMessage::Cancel { id: CommandId(7) });
     commands
 }
 

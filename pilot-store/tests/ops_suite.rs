@@ -12,8 +12,8 @@ use pilot_core::source::SourceSpec;
 use pilot_core::{Deployment, SecretScope};
 use pilot_store::ops::{
     AlertCondition, AlertStore, AuditFilter, AuditLog, Comparison, DeploymentStore, NewAlertRule,
-    NewAuditEntry, NewProject, NodeStore, ProjectStatus, ProjectStore, Role, SettingsStore,
-    UserStore,
+    NewAuditEntry, NewProject, NodeStore, ProjectSource, ProjectStatus, ProjectStore, Role,
+    SettingsStore, UserStore,
 };
 use pilot_store::{Database, Error, SqlStore};
 
@@ -168,10 +168,15 @@ async fn projects(db: &Database) {
             config: app_config(),
             nodes: vec!["n2".into(), "n1".into()],
             public_port: Some(8080),
+            source: ProjectSource::Git {
+                url: "https://example.test/shop.git".into(),
+                branch: Some("main".into()),
+            },
         })
         .await
         .unwrap();
     assert_eq!(created.nodes, ["n1", "n2"]);
+    assert!(!created.config_pinned);
     assert_eq!(created.status, ProjectStatus::Created);
     assert_eq!(store.project("shop").await.unwrap(), Some(created));
 
@@ -181,6 +186,7 @@ async fn projects(db: &Database) {
             config: app_config(),
             nodes: vec![],
             public_port: Some(8080),
+            source: ProjectSource::Upload,
         })
         .await
         .unwrap_err();
@@ -200,6 +206,7 @@ async fn projects(db: &Database) {
             config: app_config(),
             nodes: vec!["n9".into()],
             public_port: None,
+            source: ProjectSource::Upload,
         })
         .await
         .unwrap_err();
@@ -217,13 +224,31 @@ async fn projects(db: &Database) {
             config: app_config(),
             nodes: vec![],
             public_port: None,
+            source: ProjectSource::Upload,
         })
         .await;
     assert!(invalid.is_err());
 
+    let mut from_source = app_config();
+    from_source.name = "Shop from git".into();
+    store
+        .record_source_config("shop", &from_source)
+        .await
+        .unwrap();
+    let shop = store.project("shop").await.unwrap().unwrap();
+    assert_eq!(shop.config.name, "Shop from git");
+    assert!(!shop.config_pinned);
     let mut config = app_config();
     config.name = "Shop v2".into();
     store.update_project_config("shop", &config).await.unwrap();
+    store
+        .record_source_config("shop", &from_source)
+        .await
+        .unwrap();
+    store
+        .set_project_source("shop", &ProjectSource::Upload)
+        .await
+        .unwrap();
     store
         .set_project_status("shop", ProjectStatus::Running)
         .await
@@ -231,7 +256,9 @@ async fn projects(db: &Database) {
     store.set_public_port("shop", Some(9090)).await.unwrap();
     store.assign_nodes("shop", &["n2".into()]).await.unwrap();
     let shop = store.project("shop").await.unwrap().unwrap();
-    assert_eq!(shop.config.name, "Shop v2");
+    assert_eq!(shop.config.name, "Shop v2", "a pinned config wins");
+    assert!(shop.config_pinned);
+    assert_eq!(shop.source, ProjectSource::Upload);
     assert_eq!(shop.status, ProjectStatus::Running);
     assert_eq!(shop.public_port, Some(9090));
     assert_eq!(shop.nodes, ["n2"]);
@@ -259,6 +286,7 @@ fn deployment(generation: u64) -> Deployment {
             source: SourceSpec::Dir {
                 path: PathBuf::from("/srv/shop"),
             },
+            config: None,
         },
         Strategy::BlueGreen,
         generation,
@@ -275,6 +303,7 @@ async fn deployments(db: &Database) {
             config: app_config(),
             nodes: vec![],
             public_port: None,
+            source: ProjectSource::Upload,
         })
         .await
         .unwrap();

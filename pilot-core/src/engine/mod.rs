@@ -63,6 +63,7 @@ pub use state::{
 };
 
 use crate::builder::Builder;
+use crate::config::AppConfig;
 use crate::error::{Error, Result};
 use crate::fsutil::read_json;
 use crate::layout::{NodeLayout, validate_project_name};
@@ -148,6 +149,9 @@ pub struct DeployRequest {
     /// Secret values sent with the request (e.g. by the server); they win over
     /// the engine's secret store.
     pub secrets: BTreeMap<String, SecretValue>,
+    /// A config to use instead of the release's own `config.vpspilot.json`
+    /// (it is written into the release, so rollbacks use it too).
+    pub config: Option<AppConfig>,
 }
 
 impl DeployRequest {
@@ -157,6 +161,7 @@ impl DeployRequest {
             project: project.into(),
             source,
             secrets: BTreeMap::new(),
+            config: None,
         }
     }
 }

@@ -43,6 +43,7 @@ pub(super) async fn deploy(engine: &Engine, request: DeployRequest) -> Result<De
         &request.project,
         DeploymentKind::Deploy {
             source: request.source,
+            config: request.config.map(Box::new),
         },
         Strategy::BlueGreen,
         generation,

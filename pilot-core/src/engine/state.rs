@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use super::project::Slot;
-use crate::config::Strategy;
+use crate::config::{AppConfig, Strategy};
 use crate::error::{Error, Result};
 use crate::source::SourceSpec;
 
@@ -160,13 +160,16 @@ impl fmt::Display for DeployState {
 }
 
 /// What a deployment does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DeploymentKind {
     /// Fetch, build and roll out a new release.
     Deploy {
         /// Where the release comes from.
         source: SourceSpec,
+        /// A config that replaces the release's own `config.vpspilot.json`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Box<AppConfig>>,
     },
     /// Roll out a kept generation again, without rebuilding.
     Rollback {
@@ -176,7 +179,7 @@ pub enum DeploymentKind {
 }
 
 /// The journal of one deployment, written atomically after every change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Deployment {
     /// Unique, time-sortable id.
     pub id: String,

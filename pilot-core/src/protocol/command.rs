@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
+use crate::config::AppConfig;
 use crate::secrets::SecretValue;
 use crate::source::SourceSpec;
 
@@ -18,8 +21,15 @@ pub enum Command {
     Deploy {
         /// The project.
         project: String,
-        /// Where the release comes from.
+        /// Where the release comes from. When `archive` is present the agent
+        /// writes it to a file of its own and fetches from that instead.
         source: SourceSpec,
+        /// A config that replaces the release's own `config.vpspilot.json`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        config: Option<Box<AppConfig>>,
+        /// The release as an uploaded `.zip` or `.tar.gz`, carried inline.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        archive: Option<ArchiveBytes>,
         /// Secrets resolved by the server for this node; masked in `Debug`.
         #[serde(default, skip_serializing_if = "DeploySecrets::is_empty")]
         secrets: DeploySecrets,
@@ -80,6 +90,38 @@ impl Command {
     /// command unless [`link_allows_secrets`](super::link_allows_secrets) says yes.
     pub fn carries_secrets(&self) -> bool {
         matches!(self, Command::Deploy { secrets, .. } if !secrets.is_empty())
+    }
+}
+
+/// An uploaded release archive carried in a deploy command; base64 on the
+/// wire, its size in `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ArchiveBytes(pub Vec<u8>);
+
+impl Serialize for ArchiveBytes {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(&BASE64.encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for ArchiveBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        BASE64
+            .decode(text.as_bytes())
+            .map(ArchiveBytes)
+            .map_err(|e| serde::de::Error::custom(format!("archive is not valid base64: {e}")))
+    }
+}
+
+impl fmt::Debug for ArchiveBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ArchiveBytes({} bytes)", self.0.len())
     }
 }
 
@@ -163,6 +205,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn archives_travel_as_base64_and_debug_shows_their_size() {
+        let archive = ArchiveBytes(vec![0, 1, 2, 250]);
+        let json = serde_json::to_string(&archive).unwrap();
+        assert_eq!(json, r#""AAEC+g==""#);
+        assert_eq!(
+            serde_json::from_str::<ArchiveBytes>(&json).unwrap(),
+            archive
+        );
+        assert_eq!(format!("{archive:?}"), "ArchiveBytes(4 bytes)");
+        let bad = serde_json::from_str::<ArchiveBytes>(r#""not base64!""#).unwrap_err();
+        assert!(
+            bad.to_string().contains("archive is not valid base64"),
+            "{bad}"
+        );
+    }
+
+    #[test]
     fn debug_shows_names_and_masks_values() {
         let mut secrets = DeploySecrets::new();
         secrets.insert("DB_PASSWORD", SecretValue::new("hunter2"));
@@ -187,6 +246,8 @@ mod tests {
         let mut deploy = Command::Deploy {
             project: "shop".into(),
             source,
+            archive: None,
+            config: None,
             secrets: DeploySecrets::new(),
         };
         assert!(!deploy.carries_secrets());

@@ -133,6 +133,11 @@ pub enum ServerMessage {
         /// What to do.
         command: Command,
     },
+    /// Stop a running command (e.g. a log follow); the agent answers with its result.
+    Cancel {
+        /// The command to stop.
+        id: CommandId,
+    },
     /// Metrics batches up to and including `seq` are stored.
     MetricsAck {
         /// The last stored batch.

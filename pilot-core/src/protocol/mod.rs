@@ -29,7 +29,7 @@ mod pin;
 mod tls;
 mod token;
 
-pub use command::{Command, DeploySecrets};
+pub use command::{ArchiveBytes, Command, DeploySecrets};
 pub use error::{ProtocolError, Result};
 pub use frame::FrameCodec;
 pub use link::link_allows_secrets;

@@ -17,7 +17,7 @@ pub use alerts::{AlertCondition, AlertEvent, AlertRule, AlertStore, Comparison, 
 pub use audit::{AuditEntry, AuditFilter, AuditLog, NewAuditEntry};
 pub use deployments::{DeploymentRecord, DeploymentStore};
 pub use nodes::{Node, NodeStore, NodeToken};
-pub use projects::{NewProject, Project, ProjectStatus, ProjectStore};
+pub use projects::{NewProject, Project, ProjectSource, ProjectStatus, ProjectStore};
 pub use settings::SettingsStore;
 pub use users::{Role, User, UserStore};
 

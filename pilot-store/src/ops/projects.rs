@@ -69,6 +69,23 @@ impl FromStr for ProjectStatus {
     }
 }
 
+/// Where a project's releases come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ProjectSource {
+    /// A git repository, deployed at the tip of `branch` (the remote's
+    /// default branch when absent) unless a deploy names another ref.
+    Git {
+        /// The repository URL.
+        url: String,
+        /// The branch deploys follow.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+    },
+    /// Archives uploaded with each deploy.
+    Upload,
+}
+
 /// A project to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
@@ -80,6 +97,8 @@ pub struct NewProject {
     pub nodes: Vec<String>,
     /// The public port its traffic arrives on, if fixed.
     pub public_port: Option<u16>,
+    /// Where its releases come from.
+    pub source: ProjectSource,
 }
 
 /// A stored project.
@@ -89,6 +108,11 @@ pub struct Project {
     pub name: String,
     /// The app's configuration.
     pub config: AppConfig,
+    /// Whether `config` was set by a user and replaces the one in each
+    /// release (`false`: it is the config last read from the source).
+    pub config_pinned: bool,
+    /// Where its releases come from.
+    pub source: ProjectSource,
     /// Nodes the project is deployed to, by name.
     pub nodes: Vec<String>,
     /// The public port, if fixed.
@@ -116,8 +140,16 @@ pub trait ProjectStore: Send + Sync {
     /// Names of the projects assigned to a node.
     async fn projects_on_node(&self, node: &str) -> Result<Vec<String>>;
 
-    /// Replaces a project's configuration.
+    /// Replaces a project's configuration and pins it: deploys send it
+    /// instead of the release's own `config.vpspilot.json`.
     async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()>;
+
+    /// Records the config read from the project's source, unless a pinned
+    /// config is set (then nothing changes).
+    async fn record_source_config(&self, name: &str, config: &AppConfig) -> Result<()>;
+
+    /// Changes where the project's releases come from.
+    async fn set_project_source(&self, name: &str, source: &ProjectSource) -> Result<()>;
 
     /// Records a project's status.
     async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()>;
@@ -136,6 +168,8 @@ pub trait ProjectStore: Send + Sync {
 struct ProjectRow {
     name: String,
     config: String,
+    config_pinned: bool,
+    source: String,
     public_port: Option<i64>,
     status: String,
     created_ms: i64,
@@ -158,6 +192,8 @@ impl ProjectRow {
             .map_err(|_| corrupt("public_port is out of range".into()))?;
         Ok(Project {
             config: from_json("projects", &self.name, &self.config)?,
+            config_pinned: self.config_pinned,
+            source: from_json("projects", &self.name, &self.source)?,
             name: self.name,
             nodes,
             public_port,
@@ -172,7 +208,8 @@ impl ProjectRow {
 macro_rules! select_project {
     ($tail:literal) => {
         concat!(
-            "SELECT name, config, public_port, status, created_ms, updated_ms FROM projects ",
+            "SELECT name, config, config_pinned, source, public_port, status, created_ms, updated_ms \
+             FROM projects ",
             $tail
         )
     };
@@ -262,6 +299,7 @@ impl ProjectStore for SqlStore {
     async fn create_project(&self, project: NewProject) -> Result<Project> {
         validate_project_name(&project.name)?;
         let config = to_json("config", &project.config)?;
+        let source = to_json("source", &project.source)?;
         let now = now_ms();
         let mut nodes = project.nodes.clone();
         nodes.sort();
@@ -269,14 +307,15 @@ impl ProjectStore for SqlStore {
         on_pool!(self.db, pool => {
             let mut tx = pool.begin().await.db("begin transaction")?;
             sqlx::query(
-                "INSERT INTO projects (name, config, public_port, status, created_ms, updated_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $5)",
+                "INSERT INTO projects (name, config, source, public_port, status, created_ms, updated_ms) \
+                 VALUES ($1, $2, $6, $3, $4, $5, $5)",
             )
             .bind(&project.name)
             .bind(&config)
             .bind(project.public_port.map(i64::from))
             .bind(ProjectStatus::Created.as_str())
             .bind(now)
+            .bind(&source)
             .execute(&mut *tx)
             .await
             .map_err(|e| duplicate_project(e, &project))?;
@@ -293,6 +332,8 @@ impl ProjectStore for SqlStore {
         Ok(Project {
             name: project.name,
             config: project.config,
+            config_pinned: false,
+            source: project.source,
             nodes,
             public_port: project.public_port,
             status: ProjectStatus::Created,
@@ -355,8 +396,31 @@ impl ProjectStore for SqlStore {
         self.update_project(
             name,
             "update project config",
-            "UPDATE projects SET config = $1, updated_ms = $2 WHERE name = $3",
+            "UPDATE projects SET config = $1, config_pinned = TRUE, updated_ms = $2 WHERE name = $3",
             Some(config),
+        )
+        .await
+    }
+
+    async fn record_source_config(&self, name: &str, config: &AppConfig) -> Result<()> {
+        let config = to_json("config", config)?;
+        self.update_project(
+            name,
+            "record project config",
+            "UPDATE projects SET config = CASE WHEN config_pinned THEN config ELSE $1 END, \
+             updated_ms = $2 WHERE name = $3",
+            Some(config),
+        )
+        .await
+    }
+
+    async fn set_project_source(&self, name: &str, source: &ProjectSource) -> Result<()> {
+        let source = to_json("source", source)?;
+        self.update_project(
+            name,
+            "update project source",
+            "UPDATE projects SET source = $1, updated_ms = $2 WHERE name = $3",
+            Some(source),
         )
         .await
     }

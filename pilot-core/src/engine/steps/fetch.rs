@@ -7,16 +7,17 @@ use super::super::run::Run;
 use super::super::state::{DeploymentKind, StepKind};
 use super::free_port;
 use crate::error::{Error, IoContext, Result};
-use crate::fsutil::remove_dir_all_if_exists;
+use crate::fsutil::{remove_dir_all_if_exists, write_json_atomic};
 use crate::redact::Redactor;
 use crate::source;
 
 impl Run<'_> {
     pub(in crate::engine) async fn fetch(&mut self) -> Result<()> {
-        let DeploymentKind::Deploy { source } = &self.record.kind else {
+        let DeploymentKind::Deploy { source, config } = &self.record.kind else {
             return Ok(());
         };
         let source = source.clone();
+        let config = config.clone();
         let staging = self.staging_dir();
         remove_dir_all_if_exists(&staging)?;
         std::fs::create_dir_all(self.engine.layout().releases_dir(self.project())).ctx(
@@ -25,6 +26,12 @@ impl Run<'_> {
         )?;
         self.log.note(&format!("fetching {}", source.describe()));
         let fetched = source::fetch(&source, &staging, &self.engine.options.fetch_limits).await?;
+        if let Some(config) = config {
+            let path = staging.join(crate::config::CONFIG_FILE_NAME);
+            write_json_atomic(&path, &config)?;
+            self.log
+                .note("using the config sent with the deploy request");
+        }
         let dir = self.engine.layout().release_dir(
             self.project(),
             self.record.generation,
