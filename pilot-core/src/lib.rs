@@ -34,7 +34,7 @@ pub use config::AppConfig;
 pub use engine::{DeployRequest, Deployment, Engine, EngineOptions, EngineParts};
 pub use error::{Error, Result};
 pub use layout::NodeLayout;
-pub use metrics::{MetricBatch, MetricsSink, Sample};
+pub use metrics::{MetricBatch, MetricsSink, ProcessSummary, Sample, TopProcesses};
 pub use redact::Redactor;
 pub use router::{Route, Router};
 pub use runtime::{HostRuntime, Runtime, Toolchain};

@@ -1,5 +1,9 @@
 //! The error type of pilot-server.
 
+use std::path::PathBuf;
+
+use crate::link::LinkError;
+
 /// Result of fallible pilot-server operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -10,4 +14,42 @@ pub enum Error {
     /// A core operation failed.
     #[error(transparent)]
     Core(#[from] pilot_core::Error),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] pilot_store::Error),
+    /// A command could not reach a node.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// No project has this name.
+    #[error("project {project} does not exist; list projects with `pilot project list`")]
+    UnknownProject {
+        /// The name asked for.
+        project: String,
+    },
+    /// The project has no node to run on.
+    #[error(
+        "project {project} is not assigned to any node; assign one with `pilot project create --node NAME` or the API"
+    )]
+    NoNodes {
+        /// The project.
+        project: String,
+    },
+    /// The request does not fit the project (e.g. an archive for a git project).
+    #[error("invalid request for project {project}: {reason}")]
+    InvalidRequest {
+        /// The project.
+        project: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A file or directory operation failed.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
 }

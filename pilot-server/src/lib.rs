@@ -1,8 +1,20 @@
 //! # pilot-server
 //!
-//! The Pilot server library behind the `pilot` binary. This crate currently
-//! provides its error type; the REST API, agent listener and CLI build on it.
+//! The Pilot server library behind the `pilot` binary: the agent listener
+//! ([`hub`]), the deploy orchestration ([`deploy`]), the REST API and
+//! WebSocket ([`api`]), and the typed API client ([`client`]) the CLI and
+//! the Python bindings use.
 
+pub mod api;
+pub mod client;
+pub mod deploy;
 pub mod error;
+pub mod events;
+pub mod hub;
+pub mod link;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use error::{Error, Result};
+pub use events::{EventBus, ServerEvent};
+pub use link::{CommandRun, CommandUpdate, LinkError, NodeLink};

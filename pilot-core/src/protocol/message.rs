@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::PROTOCOL_VERSION;
 use super::command::Command;
 use super::token::NodeToken;
-use crate::engine::DeployEvent;
-use crate::metrics::MetricBatch;
+use crate::engine::{DeployEvent, Deployment};
+use crate::metrics::{MetricBatch, TopProcesses};
 
 /// Identifies one command; the agent's progress, log chunks and result name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -73,12 +73,26 @@ pub enum AgentMessage {
         /// Increases by one per batch, across reconnections.
         seq: u64,
     },
+    /// The node's busiest processes, sent with each metrics collection; the
+    /// server keeps the latest only.
+    Processes {
+        /// The processes.
+        top: TopProcesses,
+    },
     /// A step of a running command.
     Progress {
         /// The command.
         command_id: CommandId,
         /// What happened.
         event: DeployEvent,
+    },
+    /// The journal of a deployment or rollback a command ran, sent before its
+    /// result (whether it succeeded or not).
+    Journal {
+        /// The command.
+        command_id: CommandId,
+        /// The engine's record: steps with timings, state, reason, version, generation.
+        deployment: Box<Deployment>,
     },
     /// A command ended.
     Result {
