@@ -27,6 +27,7 @@ fn deploy_command() -> Command {
         project: "shop".into(),
         archive: None,
         config: None,
+        public_port: None,
         source: SourceSpec::Git {
             url: "https://example.test/shop.git".into(),
             reference: GitRef::Branch("main".into()),

@@ -1,5 +1,6 @@
 //! The error type of pilot-server.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::link::LinkError;
@@ -40,6 +41,36 @@ pub enum Error {
         /// The project.
         project: String,
         /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A listening address could not be bound.
+    #[error("cannot listen on {addr}: {source}; pick another address{}", if flag.is_empty() { String::new() } else { format!(" with {flag}") })]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The command-line option that sets it.
+        flag: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The agent listener's TLS certificate or key is unusable.
+    #[error("cannot use the TLS certificate {}: {source}", path.display())]
+    Tls {
+        /// The certificate file.
+        path: PathBuf,
+        /// The underlying error.
+        source: pilot_core::protocol::ProtocolError,
+    },
+    /// The agent listener failed.
+    #[error(transparent)]
+    Hub(#[from] crate::hub::HubError),
+    /// The in-process agent failed.
+    #[error(transparent)]
+    Agent(#[from] pilot_agent::Error),
+    /// The in-process agent of `pilot up` could not start or connect.
+    #[error("the local agent is not usable: {reason}")]
+    LocalAgent {
+        /// What went wrong and what to do.
         reason: String,
     },
     /// A file or directory operation failed.

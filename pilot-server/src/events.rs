@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use pilot_core::engine::DeployEvent;
 use pilot_core::{Sample, TopProcesses};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// Something that just happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerEvent {
     /// A node connected or disconnected.

@@ -6,14 +6,17 @@
 //! the Python bindings use.
 
 pub mod api;
+pub mod cli;
 pub mod client;
 pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod hub;
 pub mod link;
+pub mod server;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod up;
 
 pub use error::{Error, Result};
 pub use events::{EventBus, ServerEvent};

@@ -1,42 +1,47 @@
-//! The `pilot` Python module.
+//! The native part of the `pilot` Python package (`pilot._native`).
 //!
 //! ```python
 //! import pilot
-//! problems = pilot.validate_config(open("config.vpspilot.json").read())
-//! for p in problems:
-//!     print(p["path"], p["message"], p.get("hint"))
+//!
+//! try:
+//!     config = pilot.load_config("examples/apps/python-hello")
+//! except pilot.ConfigError as error:
+//!     for problem in error.problems:
+//!         print(problem.path, problem.message, problem.hint)
+//!
+//! with pilot.Deployer("./pilot-data") as deployer:
+//!     done = deployer.deploy("examples/apps/python-hello")
+//!     print(done.url)
 //! ```
+//!
+//! The Python package (`python/pilot/`) re-exports everything defined here
+//! next to its exception classes (`pilot.errors`), type stubs and `py.typed`.
+//! Every call that waits (queries, deploys) releases the GIL while the
+//! module's tokio runtime works.
+
+mod config;
+mod config_sections;
+mod convert;
+mod deployer;
+mod deployment;
+mod errors;
+mod events;
+mod lifecycle;
+mod nix;
+mod runtime;
+mod store;
+mod store_results;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
-/// Checks the text of a `config.vpspilot.json` and returns every problem as a
-/// dict with `path`, `message`, `hint`, `line` and `column` (an empty list
-/// when the config is valid).
-#[pyfunction]
-fn validate_config<'py>(py: Python<'py>, text: &str) -> PyResult<Vec<Bound<'py, PyDict>>> {
-    let problems = match pilot_core::config::parse(text) {
-        Ok(_) => Vec::new(),
-        Err(error) => error.problems().to_vec(),
-    };
-    problems
-        .into_iter()
-        .map(|p| {
-            let d = PyDict::new(py);
-            d.set_item("path", p.path)?;
-            d.set_item("message", p.message)?;
-            d.set_item("hint", p.hint)?;
-            d.set_item("line", p.line)?;
-            d.set_item("column", p.column)?;
-            Ok(d)
-        })
-        .collect()
-}
-
-/// The `pilot` module.
+/// The native module.
 #[pymodule]
-fn pilot(m: &Bound<'_, PyModule>) -> PyResult<()> {
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add_function(wrap_pyfunction!(validate_config, m)?)?;
+    config::register(m)?;
+    nix::register(m)?;
+    store::register(m)?;
+    deployer::register(m)?;
     Ok(())
 }

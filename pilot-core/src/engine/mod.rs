@@ -152,6 +152,9 @@ pub struct DeployRequest {
     /// A config to use instead of the release's own `config.vpspilot.json`
     /// (it is written into the release, so rollbacks use it too).
     pub config: Option<AppConfig>,
+    /// The project's public port, when fixed by whoever asks (e.g. the
+    /// server); wins over the config's `port`.
+    pub public_port: Option<u16>,
 }
 
 impl DeployRequest {
@@ -162,6 +165,7 @@ impl DeployRequest {
             source,
             secrets: BTreeMap::new(),
             config: None,
+            public_port: None,
         }
     }
 }

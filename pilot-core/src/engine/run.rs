@@ -50,6 +50,8 @@ pub(super) async fn deploy(engine: &Engine, request: DeployRequest) -> Result<De
         state.live,
         &DEPLOY_PLAN,
     );
+    let mut record = record;
+    record.public_port = request.public_port;
     Run::new(engine, record, state, request.secrets)?
         .execute()
         .await

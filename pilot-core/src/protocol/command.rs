@@ -27,6 +27,10 @@ pub enum Command {
         /// A config that replaces the release's own `config.vpspilot.json`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         config: Option<Box<AppConfig>>,
+        /// The port the project's traffic arrives on, when the server fixed it
+        /// (wins over the config's `port`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        public_port: Option<u16>,
         /// The release as an uploaded `.zip` or `.tar.gz`, carried inline.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         archive: Option<ArchiveBytes>,
@@ -248,6 +252,7 @@ mod tests {
             source,
             archive: None,
             config: None,
+            public_port: None,
             secrets: DeploySecrets::new(),
         };
         assert!(!deploy.carries_secrets());

@@ -84,7 +84,8 @@ impl Run<'_> {
         self.secret_values = secrets.values().map(|s| s.expose().to_string()).collect();
         self.app_env = app_env;
         self.record.strategy = config.deployment.strategy;
-        let public_port = match config.port.or(self.state.public_port) {
+        let asked = self.record.public_port;
+        let public_port = match asked.or(config.port).or(self.state.public_port) {
             Some(port) => port,
             None => free_port(SocketAddr::new(self.engine.options.public_ip, 0))?,
         };

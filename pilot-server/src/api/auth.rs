@@ -1,0 +1,208 @@
+//! Session tokens and who is asking.
+//!
+//! A token is an HS256 JWT naming the user, their id and their session
+//! epoch, with an expiry. Every request re-reads the user and the epoch:
+//! changing the password or deleting the user bumps the epoch, so every
+//! token issued before stops working at once, and role changes apply to
+//! the next request.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use pilot_store::SqlStore;
+use pilot_store::ops::{Role, SettingsStore, User, UserStore};
+use serde::{Deserialize, Serialize};
+
+use super::error::{ApiError, ApiResult};
+use super::state::AppState;
+use super::types::SessionView;
+
+/// Seconds of clock skew tolerated on expiry.
+const LEEWAY_SECS: u64 = 5;
+/// Shortest signing key accepted.
+const MIN_KEY_LEN: usize = 32;
+
+/// What a session token says.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    /// User name.
+    sub: String,
+    /// User id (a user deleted and created again gets a new one).
+    uid: i64,
+    /// The user's session epoch when the token was issued.
+    epoch: u64,
+    /// Issued at, Unix seconds.
+    iat: i64,
+    /// Expires at, Unix seconds.
+    exp: i64,
+}
+
+/// A verified session: the user as stored now and when the token expires.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The user.
+    pub user: User,
+    /// Unix ms when the token expires.
+    pub expires_at_ms: i64,
+}
+
+impl Session {
+    /// The user's name, for the audit log.
+    pub fn actor(&self) -> &str {
+        &self.user.username
+    }
+}
+
+/// The settings key holding a user's session epoch.
+fn epoch_key(username: &str) -> String {
+    format!("auth.session_epoch.{username}")
+}
+
+/// The user's current session epoch (0 before the first revocation).
+async fn epoch(store: &SqlStore, username: &str) -> ApiResult<u64> {
+    Ok(store
+        .setting(&epoch_key(username))
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Revokes every token issued to `username` so far.
+pub(crate) async fn revoke_sessions(store: &SqlStore, username: &str) -> ApiResult<()> {
+    let next = epoch(store, username).await?.saturating_add(1);
+    store
+        .set_setting(&epoch_key(username), &next.to_string())
+        .await?;
+    Ok(())
+}
+
+fn unix_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// The signing key, refused when too short to be safe.
+fn signing_key(state: &AppState) -> ApiResult<&[u8]> {
+    let key = state.settings.jwt_secret.as_slice();
+    if key.len() < MIN_KEY_LEN {
+        return Err(ApiError::SigningKey {
+            reason: format!("it has {} bytes, fewer than {MIN_KEY_LEN}", key.len()),
+        });
+    }
+    Ok(key)
+}
+
+/// Issues a new session token for `user` (as a successful login would).
+pub async fn issue_session(state: &AppState, user: User) -> ApiResult<SessionView> {
+    let key = signing_key(state)?;
+    let now = unix_secs();
+    let ttl = i64::try_from(state.settings.token_ttl.as_secs()).unwrap_or(i64::MAX / 2);
+    let claims = Claims {
+        sub: user.username.clone(),
+        uid: user.id,
+        epoch: epoch(&state.store, &user.username).await?,
+        iat: now,
+        exp: now.saturating_add(ttl),
+    };
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(key),
+    )
+    .map_err(|e| ApiError::SigningKey {
+        reason: e.to_string(),
+    })?;
+    Ok(SessionView {
+        token,
+        expires_at_ms: claims.exp.saturating_mul(1000),
+        user: user.into(),
+    })
+}
+
+/// Checks a session token and returns the session it stands for.
+pub(crate) async fn verify(state: &AppState, token: &str) -> ApiResult<Session> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = LEEWAY_SECS;
+    validation.set_required_spec_claims(&["exp", "sub"]);
+    let claims = jsonwebtoken::decode::<Claims>(
+        token,
+        &DecodingKey::from_secret(signing_key(state)?),
+        &validation,
+    )
+    .map_err(|e| ApiError::Unauthorized {
+        reason: match e.kind() {
+            ErrorKind::ExpiredSignature => "the session token has expired",
+            _ => "the session token is malformed or was not issued by this server",
+        },
+    })?
+    .claims;
+    let revoked = || ApiError::Unauthorized {
+        reason: "the session token was revoked (password changed or user removed)",
+    };
+    let user = state.store.user(&claims.sub).await?.ok_or_else(revoked)?;
+    if user.id != claims.uid || epoch(&state.store, &user.username).await? != claims.epoch {
+        return Err(revoked());
+    }
+    Ok(Session {
+        user,
+        expires_at_ms: claims.exp.saturating_mul(1000),
+    })
+}
+
+/// The bearer token of a request, if any.
+pub(crate) fn bearer(parts: &Parts) -> ApiResult<Option<&str>> {
+    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || ApiError::Unauthorized {
+        reason: "the Authorization header is not `Bearer <token>`",
+    };
+    let text = value.to_str().map_err(|_| malformed())?;
+    match text.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(Some(token.trim()))
+        }
+        _ => Err(malformed()),
+    }
+}
+
+/// Any signed-in user (admin or viewer).
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Session);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts)?.ok_or(ApiError::Unauthorized {
+            reason: "no session token was sent",
+        })?;
+        verify(state, token).await.map(Authenticated)
+    }
+}
+
+/// A signed-in admin; viewers get 403.
+#[derive(Debug, Clone)]
+pub struct Admin(pub Session);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let Authenticated(session) = Authenticated::from_request_parts(parts, state).await?;
+        if session.user.role != Role::Admin {
+            return Err(ApiError::Forbidden {
+                action: format!("{} {}", parts.method, parts.uri.path()),
+            });
+        }
+        Ok(Admin(session))
+    }
+}
