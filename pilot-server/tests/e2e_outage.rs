@@ -177,6 +177,7 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
     let metrics = TimeseriesStore::open(db, TimeseriesOptions::default()).await.unwrap();
     let stored = count_stored(&metrics, "a").await + count_stored(&metrics, "b").await;
     assert!(collected > 0);
+    println!("samples collected {collected}, stored {stored}, still queued on the nodes {pending}");
     assert_eq!(
         stored + pending,
         collected,

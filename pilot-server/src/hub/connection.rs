@@ -182,8 +182,9 @@ impl Connection {
 
     /// Hands an update from the agent to the run of command `id`, waiting
     /// while its reader is behind. A final update ends the run. Updates of
-    /// unknown commands (cancelled, or from before a reconnection) are dropped.
-    pub async fn route(&self, id: CommandId, update: CommandUpdate) {
+    /// unknown commands (cancelled, or from before a reconnection) are
+    /// dropped; returns whether a run took the update.
+    pub async fn route(&self, id: CommandId, update: CommandUpdate) -> bool {
         let updates = if update.is_final() {
             self.take_run(id)
         } else {
@@ -194,11 +195,10 @@ impl Connection {
         };
         match updates {
             // A dropped receiver is noticed by the run's watcher.
-            Some(updates) => {
-                let _ = updates.send(update).await;
-            }
+            Some(updates) => updates.send(update).await.is_ok(),
             None => {
                 tracing::debug!(node = %self.node, command = %id, "update for a command no one waits for");
+                false
             }
         }
     }

@@ -61,6 +61,7 @@ mod handshake;
 mod ingest;
 mod liveness;
 mod options;
+mod orphans;
 mod serve;
 mod session;
 mod stats;

@@ -23,6 +23,9 @@ pub struct HubOptions {
     pub hello_timeout: Duration,
     /// How often, at most, a connected node's heartbeats are written to the
     /// store (`last_seen_ms`); the hello and the disconnection always are.
+    /// Each write is a commit that holds the database's write lock, so with
+    /// many nodes this stays long; whether a node is connected right now is
+    /// [`Hub::connection`](super::Hub::connection), not `last_seen_ms`.
     pub seen_every: Duration,
     /// The certificate agents connect to; plain TCP when absent.
     pub tls: Option<TlsIdentity>,
@@ -57,14 +60,14 @@ impl HubOptions {
 
 impl Default for HubOptions {
     /// Heartbeat every 10 s, offline after 3 missed heartbeats, 10 s for
-    /// the hello, last-seen written every 30 s, 16 MiB frames, plain TCP,
+    /// the hello, last-seen written every 5 min, 16 MiB frames, plain TCP,
     /// 8192 queued batches, up to 512 batches per transaction.
     fn default() -> Self {
         HubOptions {
             heartbeat: Duration::from_secs(10),
             offline_after: Duration::from_secs(30),
             hello_timeout: Duration::from_secs(10),
-            seen_every: Duration::from_secs(30),
+            seen_every: Duration::from_secs(300),
             tls: None,
             max_frame_len: FrameCodec::DEFAULT_MAX_FRAME_LEN,
             ingest_queue: 8192,

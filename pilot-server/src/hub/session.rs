@@ -180,9 +180,11 @@ impl Hub {
                     command_id,
                     deployment,
                 } => {
-                    connection
-                        .route(command_id, CommandUpdate::Journal(deployment))
-                        .await;
+                    let update = CommandUpdate::Journal(deployment.clone());
+                    if !connection.route(command_id, update).await {
+                        self.record_orphan_journal(&connection.node, &deployment)
+                            .await;
+                    }
                 }
                 AgentMessage::LogChunk { command_id, lines } => {
                     connection
