@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pilot_agent::{AgentHandle, AgentOptions, AgentTls as AgentLinkTls, RuntimeChoice};
-use pilot_core::protocol::{DEFAULT_PORT, NodeToken};
+use pilot_core::protocol::{Command, CommandOutcome, DEFAULT_PORT, NodeToken};
 use pilot_store::ops::{
-    DeploymentStore, NewProject, NodeStore, ProjectSource, ProjectStore, UserStore,
+    DeploymentStore, NewProject, NodeStore, ProjectSource, ProjectStatus, ProjectStore, UserStore,
 };
 
 use crate::deploy::{DeployOrder, Rollout, RolloutStatus};
@@ -18,6 +18,9 @@ use crate::server::{RunningServer, ServerOptions, start};
 
 /// The node name of the in-process agent.
 pub const LOCAL_NODE: &str = "local";
+
+/// How long stopping one app may take when `pilot up` ends.
+const STOP_WAIT: Duration = Duration::from_secs(30);
 
 /// How long the in-process agent may take to connect.
 const CONNECT_WAIT: Duration = Duration::from_secs(20);
@@ -75,12 +78,53 @@ pub struct Up {
 }
 
 impl Up {
-    /// Stops the agent (its apps keep their state for the next start) and the server.
+    /// Stops the apps of node `local`, the agent and the server. Releases
+    /// and data stay for the next start (`pilot project start` or another
+    /// deploy brings an app back).
     pub async fn shutdown(self) {
+        self.stop_local_apps().await;
         if let Err(e) = self.agent.shutdown().await {
             tracing::warn!(error = %e, "the local agent did not stop cleanly");
         }
         self.server.shutdown().await;
+    }
+}
+
+impl Up {
+    async fn stop_local_apps(&self) {
+        let state = self.server.state();
+        let projects = match state.store.projects().await {
+            Ok(projects) => projects,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list projects to stop");
+                return;
+            }
+        };
+        for project in projects.iter().filter(|p| p.nodes.iter().any(|n| n == LOCAL_NODE)) {
+            let stop = Command::Stop {
+                project: project.name.clone(),
+            };
+            let stopped = match state.nodes.send(LOCAL_NODE, stop).await {
+                Ok(run) => tokio::time::timeout(STOP_WAIT, run.outcome(|_| {})).await,
+                Err(e) => {
+                    tracing::warn!(project = %project.name, error = %e, "cannot stop app");
+                    continue;
+                }
+            };
+            match stopped {
+                Ok(Ok(CommandOutcome::Succeeded { .. })) if project.nodes.len() == 1 => {
+                    if let Err(e) = state
+                        .store
+                        .set_project_status(&project.name, ProjectStatus::Stopped)
+                        .await
+                    {
+                        tracing::warn!(project = %project.name, error = %e, "cannot record project status");
+                    }
+                }
+                Ok(Ok(CommandOutcome::Succeeded { .. })) => {}
+                other => tracing::warn!(project = %project.name, outcome = ?other, "the app did not stop cleanly"),
+            }
+        }
     }
 }
 

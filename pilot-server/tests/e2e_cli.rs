@@ -289,4 +289,10 @@ fn the_whole_loop_through_the_cli() {
         !files_containing(root, SECRET).is_empty(),
         "the apps' .env files hold it (the check above is not vacuous)"
     );
+
+    // Removing the project stops its apps on both nodes.
+    let removed = pilot_ok(&home, &["project", "remove", "shop"]);
+    assert!(!removed.contains(SECRET));
+    assert!(http_get(&format!("127.0.0.2:{app_port}"), "/").is_err());
+    assert!(http_get(&format!("127.0.0.3:{app_port}"), "/").is_err());
 }

@@ -152,8 +152,10 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
     wait_http(&format!("127.0.0.2:{app_port}"), "/", "python-hello v1", Duration::from_secs(10));
     wait_http(&format!("127.0.0.3:{app_port}"), "/", "python-hello v1", Duration::from_secs(10));
 
-    // Let metrics flow over the new connection, then stop the agents.
+    // Let metrics flow over the new connection, then remove the project
+    // (its apps stop) and stop the agents.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    pilot_ok(&home, &["project", "remove", "shop"]);
     let mut collected = 0;
     let mut pending = 0;
     for (name, handle) in handles {

@@ -58,7 +58,8 @@ fn pilot_up_serves_an_app_directory_within_a_minute() {
     let status = pilot_json(&home, &["status"]);
     assert!(status.to_string().contains("python-hello"), "{status}");
 
-    // A clean stop.
+    // A clean stop takes the app down with it.
     up.stop(Duration::from_secs(30));
     assert!(up.text().contains("shutting down"), "{}", up.text());
+    assert!(http_get(&app, "/").is_err(), "the app still answers after pilot up ended");
 }

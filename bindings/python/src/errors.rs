@@ -32,6 +32,14 @@ pub(crate) enum ErrorKind {
     Deploy,
     /// `DeploymentFailed`: a deployment ended without succeeding.
     DeploymentFailed,
+    /// `ApiError`: the server answered with an error.
+    Api,
+    /// `AuthError`: not logged in, or the credentials were refused.
+    Auth,
+    /// `ForbiddenError`: the user's role does not allow the call.
+    Forbidden,
+    /// `UnreachableError`: the server could not be reached.
+    Unreachable,
 }
 
 impl ErrorKind {
@@ -46,6 +54,10 @@ impl ErrorKind {
             ErrorKind::Store => "StoreError",
             ErrorKind::Deploy => "DeployError",
             ErrorKind::DeploymentFailed => "DeploymentFailed",
+            ErrorKind::Api => "ApiError",
+            ErrorKind::Auth => "AuthError",
+            ErrorKind::Forbidden => "ForbiddenError",
+            ErrorKind::Unreachable => "UnreachableError",
         }
     }
 }

@@ -19,6 +19,10 @@
 //! Every call that waits (queries, deploys) releases the GIL while the
 //! module's tokio runtime works.
 
+mod client;
+mod client_deploy;
+mod client_errors;
+mod client_types;
 mod config;
 mod config_sections;
 mod convert;
@@ -29,6 +33,7 @@ mod events;
 mod lifecycle;
 mod nix;
 mod runtime;
+mod server;
 mod store;
 mod store_results;
 
@@ -43,5 +48,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     nix::register(m)?;
     store::register(m)?;
     deployer::register(m)?;
+    client::register(m)?;
+    server::register(m)?;
     Ok(())
 }

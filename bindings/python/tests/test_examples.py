@@ -39,3 +39,13 @@ def test_deploy_local_deploys_twice_and_rolls_back(tmp_path: Path) -> None:
     assert any(l.startswith("generation 1 live at http://127.0.0.1:") and l.endswith("hello from python-hello v1") for l in lines)
     assert "generation 2 live: hello from python-hello v2" in lines
     assert any(l.startswith("generation 1 live again at http://") and l.endswith("hello from python-hello v1") for l in lines)
+
+
+def test_server_deploy_deploys_through_the_api_and_rolls_back(tmp_path: Path) -> None:
+    result = run(str(EXAMPLES / "server_deploy.py"), "--data", str(tmp_path / "data"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("server at http://127.0.0.1:") and lines[0].endswith("nodes: ['local']")
+    assert any(l.startswith("generation 1 live at http://127.0.0.1:") and l.endswith("hello from python-hello v1") for l in lines)
+    assert "generation 2 live: hello from python-hello v2" in lines
+    assert "rolled back to generation 1: hello from python-hello v1" in lines

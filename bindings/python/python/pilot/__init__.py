@@ -8,7 +8,10 @@
 - :class:`MetricsStore` reads a Pilot server's timeseries store, as lists
   of ``(timestamp_ms, value)`` or as numpy arrays;
 - :class:`Deployer` deploys app directories on this machine with zero
-  downtime and rolls them back, as a Pilot agent does.
+  downtime and rolls them back, as a Pilot agent does;
+- :class:`Client` drives a Pilot server's API (nodes, projects, deploys
+  with live progress, rollbacks, logs, secrets, metrics), and
+  :class:`Server` runs a server with a local agent in this process.
 
 Every error is a :class:`PilotError` (see :mod:`pilot.errors`). Calls that
 wait (queries, deploys) release the GIL.
@@ -17,6 +20,7 @@ wait (queries, deploys) release the GIL.
 from . import errors
 from ._native import (
     BuildSection,
+    Client,
     CommandSection,
     Config,
     Deployer,
@@ -28,10 +32,14 @@ from ._native import (
     Problem,
     ProjectStatus,
     Resources,
+    Rollout,
+    RolloutNode,
     Runtimes,
     Series,
     SeriesArrays,
     SeriesPoints,
+    Server,
+    Session,
     Step,
     __version__,
     load_config,
@@ -40,14 +48,18 @@ from ._native import (
     validate_config,
 )
 from .errors import (
+    ApiError,
+    AuthError,
     BusyError,
     ConfigError,
     DeployError,
     DeploymentFailed,
+    ForbiddenError,
     NixError,
     NotFoundError,
     PilotError,
     StoreError,
+    UnreachableError,
     ValidationError,
 )
 
@@ -78,6 +90,12 @@ __all__ = [
     "Step",
     "Generation",
     "ProjectStatus",
+    # servers
+    "Client",
+    "Server",
+    "Session",
+    "Rollout",
+    "RolloutNode",
     # errors
     "errors",
     "PilotError",
@@ -89,4 +107,8 @@ __all__ = [
     "StoreError",
     "DeployError",
     "DeploymentFailed",
+    "ApiError",
+    "AuthError",
+    "ForbiddenError",
+    "UnreachableError",
 ]

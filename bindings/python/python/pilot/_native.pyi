@@ -544,3 +544,215 @@ class Deployer:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> bool: ...
+
+# --- servers --------------------------------------------------------------
+
+_Progress = Callable[[Dict[str, Any]], object]
+"""Called with each event dict of a rollout (``{"type": "deploy", "node", "rollout", "event": {...}}``, then ``{"type": "rollout_finished", ...}``)."""
+_Json = Any
+"""The API's JSON answer as dicts and lists."""
+
+@final
+class Session:
+    """A logged-in session of a Pilot server."""
+
+    @property
+    def token(self) -> str:
+        """The session token; keep it private."""
+    @property
+    def expires_at_ms(self) -> int:
+        """Unix ms when the token expires."""
+    @property
+    def username(self) -> str:
+        """The user it belongs to."""
+    @property
+    def role(self) -> Literal["admin", "viewer"]:
+        """The user's role."""
+
+@final
+class RolloutNode:
+    """One node's part of a rollout."""
+
+    @property
+    def node(self) -> str:
+        """The node."""
+    @property
+    def state(self) -> Literal["pending", "running", "succeeded", "failed", "rolled_back", "skipped"]:
+        """Where it stands."""
+    @property
+    def deployment(self) -> Optional[str]:
+        """The deployment's id on the node, once known."""
+    @property
+    def generation(self) -> Optional[int]:
+        """The generation serving there, once known."""
+    @property
+    def error(self) -> Optional[str]:
+        """Why it failed, if it did."""
+
+@final
+class Rollout:
+    """A deploy or rollback of a project across its nodes."""
+
+    @property
+    def id(self) -> str:
+        """The rollout's id."""
+    @property
+    def project(self) -> str:
+        """The project."""
+    @property
+    def kind(self) -> Literal["deploy", "rollback"]:
+        """Deploy or rollback."""
+    @property
+    def status(self) -> Literal["running", "succeeded", "failed"]:
+        """Overall status."""
+    @property
+    def succeeded(self) -> bool:
+        """Whether every node ended serving the new release."""
+    @property
+    def reason(self) -> Optional[str]:
+        """Why it failed, if it did (secrets masked)."""
+    @property
+    def nodes(self) -> List[RolloutNode]:
+        """Every node, canaries first."""
+    @property
+    def canary(self) -> List[str]:
+        """The canary nodes, if any."""
+    @property
+    def requested_by(self) -> str:
+        """Who asked for it."""
+    @property
+    def started_ms(self) -> int:
+        """Unix ms of the start."""
+    @property
+    def finished_ms(self) -> Optional[int]:
+        """Unix ms of the end, once it ended."""
+
+@final
+class Client:
+    """A client of a Pilot server's API; answers are the API's JSON as dicts and lists."""
+
+    def __new__(cls, url: str, token: Optional[str] = None) -> Client:
+        """A client of the server at ``url``, sending ``token`` when given."""
+    @property
+    def url(self) -> str:
+        """The server's base URL."""
+    @property
+    def token(self) -> Optional[str]:
+        """The session token sent with every call, if any."""
+    def login(self, user: str, password: str) -> Session:
+        """Logs in and keeps the token (:class:`pilot.AuthError` when refused)."""
+    def health(self) -> Dict[str, Any]:
+        """Whether the server answers and reaches its database."""
+    def nodes(self) -> List[Dict[str, Any]]:
+        """Every registered node (``name``, ``online``, ``connection``, ``system_info``...)."""
+    def add_node(self, name: str) -> Dict[str, Any]:
+        """Registers a node: ``node``, ``token`` (shown once) and ``agent_command``."""
+    def remove_node(self, name: str) -> None:
+        """Revokes a node."""
+    def projects(self) -> List[Dict[str, Any]]:
+        """Every project (``name``, ``status``, ``nodes``, ``public_port``...)."""
+    def project(self, name: str) -> Dict[str, Any]:
+        """One project with its ``config``, ``online_nodes``, ``deployments`` and ``rollouts``."""
+    def create_project(
+        self,
+        name: str,
+        *,
+        git: Optional[str] = None,
+        branch: Optional[str] = None,
+        directory: Optional[_StrPath] = None,
+        nodes: List[str],
+        port: Optional[int] = None,
+    ) -> Dict[str, Any]:
+        """Creates a project from a git repository or an app directory."""
+    def update_config(self, project: str, config: str) -> Dict[str, Any]:
+        """Replaces and pins the project's config with the text of a ``config.vpspilot.json``."""
+    def remove_project(self, project: str) -> Dict[str, Any]:
+        """Stops and deletes the project on every node, with its secrets."""
+    def deploy(
+        self,
+        project: str,
+        *,
+        ref: Optional[str] = None,
+        directory: Optional[_StrPath] = None,
+        canary: Optional[List[str]] = None,
+        canary_watch_secs: int = 60,
+        wait: bool = True,
+        progress: Optional[_Progress] = None,
+    ) -> Rollout:
+        """Deploys a git revision or an app directory; waits for the end unless ``wait=False``."""
+    def rollback(
+        self,
+        project: str,
+        generation: Optional[int] = None,
+        *,
+        wait: bool = True,
+        progress: Optional[_Progress] = None,
+    ) -> Rollout:
+        """Rolls back to a kept generation (default: the previous one)."""
+    def wait_rollout(self, id: str, *, progress: Optional[_Progress] = None) -> Rollout:
+        """Waits for a rollout to end."""
+    def deployments(self, project: str, limit: Optional[int] = None) -> List[Dict[str, Any]]:
+        """The project's deployments on every node, newest first (``node``, ``deployment``)."""
+    def start(self, project: str) -> List[Dict[str, Any]]:
+        """Starts the current release on every node; ``{"node", "ok", "error"}`` per node."""
+    def stop(self, project: str) -> List[Dict[str, Any]]:
+        """Stops the project on every node."""
+    def restart(self, project: str) -> List[Dict[str, Any]]:
+        """Restarts the project on every node."""
+    def logs(self, project: str, lines: int = 100) -> Dict[str, Any]:
+        """The last lines of every node: ``{"project", "nodes": [{"node", "lines", "error"}]}``."""
+    def set_env(self, project: str, key: str, value: str, node: Optional[str] = None) -> None:
+        """Sets a secret (or its override on ``node``); values are never returned."""
+    def env(self, project: str) -> Dict[str, Any]:
+        """Secret names only: ``{"project": [...], "nodes": {...}, "missing": [...]}``."""
+    def unset_env(self, project: str, key: str, node: Optional[str] = None) -> None:
+        """Deletes a secret (or its override on ``node``)."""
+    def metrics(
+        self,
+        metric: str,
+        node: Optional[str] = None,
+        start: Union[_Time, str, None] = None,
+        end: Union[_Time, str, None] = None,
+        step: Union[_Duration, str, None] = None,
+        agg: _Aggregation = "avg",
+        labels: Optional[Dict[str, str]] = None,
+    ) -> Dict[str, Any]:
+        """Stored values of a metric: ``{"metric", "start_ms", "end_ms", "step_ms", "aggregation", "series"}``."""
+    def latest_metrics(self, node: str) -> List[Dict[str, Any]]:
+        """The newest value of every series of a node (``name``, ``labels``, ``timestamp_ms``, ``value``)."""
+
+@final
+class Server:
+    """A Pilot server (and by default a local agent, node ``local``) running in this process."""
+
+    def __new__(
+        cls,
+        data_dir: _StrPath,
+        *,
+        listen: str = "127.0.0.1:0",
+        agent_listen: str = "127.0.0.1:0",
+        admin_password: Optional[str] = None,
+        local_agent: bool = True,
+        runtime: Literal["host", "nix", "auto"] = "host",
+    ) -> Server:
+        """Starts the server, and the local agent once it is online."""
+    @property
+    def url(self) -> str:
+        """The API's base URL."""
+    @property
+    def admin_password(self) -> Optional[str]:
+        """The ``admin`` password given or generated by this start, else ``None``."""
+    @property
+    def data_dir(self) -> pathlib.Path:
+        """The data directory."""
+    def client(self) -> Client:
+        """A client logged in as ``admin``."""
+    def close(self) -> None:
+        """Stops the local node's apps, the agent and the server."""
+    def __enter__(self) -> Server: ...
+    def __exit__(
+        self,
+        exc_type: Optional[Type[BaseException]],
+        exc: Optional[BaseException],
+        tb: Optional[TracebackType],
+    ) -> bool: ...

@@ -9,6 +9,11 @@ details as values, so code never has to parse messages::
     except pilot.ConfigError as error:
         for problem in error.problems:
             print(problem.path, problem.message, problem.hint)
+
+Errors of a Pilot server's API (from :class:`pilot.Client`) are
+:class:`ApiError` exceptions carrying the HTTP ``status``, the API's stable ``code``
+and its ``details``; :class:`NotFoundError` and :class:`ConfigError` are
+among them, and are also raised by local calls (with ``status`` ``None``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ __all__ = [
     "StoreError",
     "DeployError",
     "DeploymentFailed",
+    "ApiError",
+    "AuthError",
+    "ForbiddenError",
+    "UnreachableError",
 ]
 
 
@@ -35,8 +44,65 @@ class PilotError(Exception):
     """Base class of every error Pilot raises."""
 
 
-class ConfigError(PilotError, ValueError):
+class ApiError(PilotError):
+    """A Pilot server answered a :class:`pilot.Client` call with an error.
+
+    Attributes:
+        status: the HTTP status, e.g. ``409``; ``None`` when the error was
+            raised locally (a :class:`NotFoundError` or :class:`ConfigError`
+            of a local call).
+        code: the API's stable error code, e.g. ``"not_found"``,
+            ``"invalid_config"``, ``"conflict"``, ``"busy"``.
+        message: what is wrong and what to do, as the server said it.
+        details: the structured details the server sent (the problems of
+            an invalid config), else ``None``.
+    """
+
+    status: Optional[int]
+    code: str
+    message: str
+    details: Any
+
+    def __init__(
+        self, message: str, status: Optional[int] = None, code: str = "", details: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class AuthError(ApiError):
+    """Not logged in: no session token, an expired or revoked one, or a
+    wrong user name or password (HTTP 401). Log in with
+    :meth:`pilot.Client.login`."""
+
+
+class ForbiddenError(ApiError, PermissionError):
+    """The logged-in user's role does not allow the call (HTTP 403); ask an
+    admin, or log in as one."""
+
+
+class UnreachableError(PilotError, ConnectionError):
+    """The Pilot server could not be reached, or the connection broke.
+
+    Attributes:
+        url: the server's base URL.
+    """
+
+    url: str
+
+    def __init__(self, message: str, url: str = "") -> None:
+        super().__init__(message)
+        self.url = url
+
+
+class ConfigError(ApiError, ValueError):
     """A ``config.vpspilot.json`` could not be read or is not valid.
+
+    Raised by local calls, and by :class:`pilot.Client` calls the server
+    rejected with ``invalid_config`` (HTTP 422, ``status`` set).
 
     Attributes:
         problems: every problem found, in file order, each a
@@ -49,9 +115,15 @@ class ConfigError(PilotError, ValueError):
     path: Optional[str]
 
     def __init__(
-        self, message: str, problems: Sequence[Problem] = (), path: Optional[str] = None
+        self,
+        message: str,
+        problems: Sequence[Problem] = (),
+        path: Optional[str] = None,
+        status: Optional[int] = None,
+        code: str = "invalid_config",
+        details: Any = None,
     ) -> None:
-        super().__init__(message)
+        super().__init__(message, status, code, details)
         self.problems = list(problems)
         self.path = path
 
@@ -70,8 +142,9 @@ class ValidationError(PilotError, ValueError):
         self.field = field
 
 
-class NotFoundError(PilotError, LookupError):
-    """Something named does not exist: a project, a generation, a store file.
+class NotFoundError(ApiError, LookupError):
+    """Something named does not exist: a project, a generation, a store file,
+    a node (HTTP 404 from a server, ``status`` ``None`` from a local call).
 
     Attributes:
         kind: what was looked for, e.g. ``"project"``, ``"generation"``, ``"store"``.
@@ -81,8 +154,16 @@ class NotFoundError(PilotError, LookupError):
     kind: str
     name: str
 
-    def __init__(self, message: str, kind: str = "", name: str = "") -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        kind: str = "",
+        name: str = "",
+        status: Optional[int] = None,
+        code: str = "not_found",
+        details: Any = None,
+    ) -> None:
+        super().__init__(message, status, code, details)
         self.kind = kind
         self.name = name
 
