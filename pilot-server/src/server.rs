@@ -18,8 +18,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, AppParts, AppState, ApiSettings, NodeInfo};
 use crate::api::types::NodeConnection;
+use crate::api::{self, ApiSettings, AppParts, AppState, NodeInfo};
 use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events::EventBus;

@@ -100,7 +100,10 @@ impl Up {
                 return;
             }
         };
-        for project in projects.iter().filter(|p| p.nodes.iter().any(|n| n == LOCAL_NODE)) {
+        for project in projects
+            .iter()
+            .filter(|p| p.nodes.iter().any(|n| n == LOCAL_NODE))
+        {
             let stop = Command::Stop {
                 project: project.name.clone(),
             };
@@ -122,7 +125,9 @@ impl Up {
                     }
                 }
                 Ok(Ok(CommandOutcome::Succeeded { .. })) => {}
-                other => tracing::warn!(project = %project.name, outcome = ?other, "the app did not stop cleanly"),
+                other => {
+                    tracing::warn!(project = %project.name, outcome = ?other, "the app did not stop cleanly")
+                }
             }
         }
     }
@@ -246,10 +251,11 @@ async fn deploy_dir(
         state.store.record_source_config(&project, &config).await?;
     }
     let data_dir = server.state().settings.data_dir.clone();
-    let archive = crate::client::pack_dir_excluding(dir, &[data_dir]).map_err(|e| Error::InvalidRequest {
-        project: project.clone(),
-        reason: format!("cannot pack {}: {e}", dir.display()),
-    })?;
+    let archive =
+        crate::client::pack_dir_excluding(dir, &[data_dir]).map_err(|e| Error::InvalidRequest {
+            project: project.clone(),
+            reason: format!("cannot pack {}: {e}", dir.display()),
+        })?;
     let mut events = state.events.subscribe();
     let rollout = state
         .deployer
@@ -273,11 +279,7 @@ async fn deploy_dir(
             }
         }
     });
-    let rollout = state
-        .deployer
-        .wait(&rollout.id)
-        .await
-        .unwrap_or(rollout);
+    let rollout = state.deployer.wait(&rollout.id).await.unwrap_or(rollout);
     // The finished event was published before `wait` returned.
     let _ = tokio::time::timeout(Duration::from_secs(1), forward).await;
     let url = app_url(server, &rollout).await?;

@@ -164,15 +164,23 @@ async fn a_deploy_reaches_every_node_with_its_own_secrets_and_is_recorded() {
     assert_eq!(planned.status, RolloutStatus::Running);
     let done = finished(&w, &planned.id).await;
     assert_eq!(done.status, RolloutStatus::Succeeded, "{done:?}");
-    assert!(done.nodes.iter().all(|n| n.state == NodeRolloutState::Succeeded
-        && n.generation == Some(3)
-        && n.deployment.is_some()));
+    assert!(
+        done.nodes
+            .iter()
+            .all(|n| n.state == NodeRolloutState::Succeeded
+                && n.generation == Some(3)
+                && n.deployment.is_some())
+    );
 
     let sent = w.nodes.sent();
     assert_eq!(sent.len(), 2);
     for (node, command) in &sent {
         let Command::Deploy {
-            source, secrets, config, archive, ..
+            source,
+            secrets,
+            config,
+            archive,
+            ..
         } = command
         else {
             panic!("expected a deploy, got {command:?}");
@@ -220,12 +228,16 @@ async fn pinned_configs_and_uploaded_archives_travel_with_the_command() {
     let w = world(&["web-1"], ProjectSource::Upload).await;
     let err = w.deployer.deploy(order()).await.unwrap_err();
     assert!(
-        err.to_string().contains("send the app as a .zip or .tar.gz"),
+        err.to_string()
+            .contains("send the app as a .zip or .tar.gz"),
         "{err}"
     );
     let mut config = app_config();
     config.name = "Pinned".into();
-    w.store.update_project_config("shop", &config).await.unwrap();
+    w.store
+        .update_project_config("shop", &config)
+        .await
+        .unwrap();
     let planned = w
         .deployer
         .deploy(DeployOrder {
@@ -234,9 +246,15 @@ async fn pinned_configs_and_uploaded_archives_travel_with_the_command() {
         })
         .await
         .unwrap();
-    assert_eq!(finished(&w, &planned.id).await.status, RolloutStatus::Succeeded);
+    assert_eq!(
+        finished(&w, &planned.id).await.status,
+        RolloutStatus::Succeeded
+    );
     let (_, command) = &w.nodes.sent()[0];
-    let Command::Deploy { config, archive, .. } = command else {
+    let Command::Deploy {
+        config, archive, ..
+    } = command
+    else {
         panic!("expected a deploy");
     };
     assert_eq!(config.as_deref().map(|c| c.name.as_str()), Some("Pinned"));
@@ -266,7 +284,10 @@ async fn bad_requests_fail_before_anything_is_sent() {
         })
         .await
         .unwrap_err();
-    assert!(stranger.to_string().contains("canary node web-9"), "{stranger}");
+    assert!(
+        stranger.to_string().contains("canary node web-9"),
+        "{stranger}"
+    );
     w.store.assign_nodes("shop", &[]).await.unwrap();
     let none = w.deployer.deploy(order()).await.unwrap_err();
     assert!(matches!(none, Error::NoNodes { .. }), "{none}");
@@ -290,7 +311,12 @@ async fn a_failing_canary_stops_the_rollout_and_healthy_canaries_go_back() {
     assert_eq!(planned.nodes[0].node, "bad-1", "canaries go first");
     let done = finished(&w, &planned.id).await;
     assert_eq!(done.status, RolloutStatus::Failed);
-    assert!(done.reason.as_deref().unwrap().contains("node bad-1: build failed"));
+    assert!(
+        done.reason
+            .as_deref()
+            .unwrap()
+            .contains("node bad-1: build failed")
+    );
     let state = |node: &str| done.nodes.iter().find(|n| n.node == node).unwrap().state;
     assert_eq!(state("bad-1"), NodeRolloutState::Failed);
     assert_eq!(state("good-1"), NodeRolloutState::RolledBack);
@@ -368,19 +394,36 @@ async fn offline_nodes_fail_their_part_and_control_commands_report_per_node() {
     let planned = w.deployer.deploy(order()).await.unwrap();
     let done = finished(&w, &planned.id).await;
     assert_eq!(done.status, RolloutStatus::Failed);
-    assert!(done.nodes[1].error.as_deref().unwrap().contains("not connected"));
+    assert!(
+        done.nodes[1]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not connected")
+    );
 
-    let results = w.deployer.control("shop", ControlAction::Stop).await.unwrap();
+    let results = w
+        .deployer
+        .control("shop", ControlAction::Stop)
+        .await
+        .unwrap();
     assert!(results[0].ok && !results[1].ok);
     w.nodes.set_online("web-2", true);
-    let results = w.deployer.control("shop", ControlAction::Stop).await.unwrap();
+    let results = w
+        .deployer
+        .control("shop", ControlAction::Stop)
+        .await
+        .unwrap();
     assert!(results.iter().all(|r| r.ok));
     assert_eq!(
         w.store.project("shop").await.unwrap().unwrap().status,
         ProjectStatus::Stopped
     );
     let rollback = w.deployer.rollback("shop", Some(2)).await.unwrap();
-    assert_eq!(finished(&w, &rollback.id).await.status, RolloutStatus::Succeeded);
+    assert_eq!(
+        finished(&w, &rollback.id).await.status,
+        RolloutStatus::Succeeded
+    );
     assert!(w.nodes.sent().iter().any(|(_, c)| matches!(
         c,
         Command::Rollback {

@@ -54,7 +54,14 @@ fn app_with_secret(root: &Path) -> std::path::PathBuf {
 
 fn login(home: &Path, server: &str) {
     let mut child = Command::new(pilot_bin())
-        .args(["--server", server, "login", "--user", "admin", "--password-stdin"])
+        .args([
+            "--server",
+            server,
+            "login",
+            "--user",
+            "admin",
+            "--password-stdin",
+        ])
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("HOME", home)
         .stdin(Stdio::piped())
@@ -79,7 +86,13 @@ fn saved_token(home: &Path) -> String {
     json["token"].as_str().expect("a saved token").to_string()
 }
 
-fn start_agent(root: &Path, name: &str, enrolment: &serde_json::Value, agent_addr: &str, ip: &str) -> Proc {
+fn start_agent(
+    root: &Path,
+    name: &str,
+    enrolment: &serde_json::Value,
+    agent_addr: &str,
+    ip: &str,
+) -> Proc {
     let dir = root.join(format!("node-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     let token_file = dir.join("token");
@@ -98,12 +111,25 @@ fn start_agent(root: &Path, name: &str, enrolment: &serde_json::Value, agent_add
         .arg(dir.join("data"))
         .args(["--server", agent_addr, "--token-file"])
         .arg(&token_file)
-        .args(["--tls-fingerprint", &fingerprint, "--public-ip", ip, "--runtime", "host"])
+        .args([
+            "--tls-fingerprint",
+            &fingerprint,
+            "--public-ip",
+            ip,
+            "--runtime",
+            "host",
+        ])
         .env("RUST_LOG", "info");
     Proc::spawn(&format!("agent-{name}"), command)
 }
 
-fn webhook(api: &str, project: &str, secret: &str, body: &str, signature: Option<String>) -> (u16, String) {
+fn webhook(
+    api: &str,
+    project: &str,
+    secret: &str,
+    body: &str,
+    signature: Option<String>,
+) -> (u16, String) {
     let signature = signature.unwrap_or_else(|| {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
         mac.update(body.as_bytes());
@@ -132,13 +158,18 @@ fn api_get(api: &str, token: &str, path: &str) -> serde_json::Value {
     .unwrap();
     let mut response = String::new();
     std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "GET {path}: {response}");
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "GET {path}: {response}"
+    );
     let body = response.split_once("\r\n\r\n").unwrap().1;
     serde_json::from_str(body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
 }
 
 fn answer(ip: &str, port: u16) -> String {
-    http_get(&format!("{ip}:{port}"), "/").map(|(_, b)| b).unwrap_or_default()
+    http_get(&format!("{ip}:{port}"), "/")
+        .map(|(_, b)| b)
+        .unwrap_or_default()
 }
 
 #[test]
@@ -184,7 +215,10 @@ fn the_whole_loop_through_the_cli() {
         if online == 2 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "agents did not connect: {nodes}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "agents did not connect: {nodes}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 
@@ -194,9 +228,24 @@ fn the_whole_loop_through_the_cli() {
     let port = app_port.to_string();
     outputs.push(pilot_ok(
         &home,
-        &["project", "create", "shop", "--git", &repo.url(), "--branch", "main", "--node", "a,b", "--port", &port],
+        &[
+            "project",
+            "create",
+            "shop",
+            "--git",
+            &repo.url(),
+            "--branch",
+            "main",
+            "--node",
+            "a,b",
+            "--port",
+            &port,
+        ],
     ));
-    outputs.push(pilot_ok(&home, &["env", "set", "shop", "API_TOKEN", SECRET]));
+    outputs.push(pilot_ok(
+        &home,
+        &["env", "set", "shop", "API_TOKEN", SECRET],
+    ));
     let env = pilot_json(&home, &["env", "list", "shop"]);
     assert!(env.to_string().contains("API_TOKEN"), "{env}");
 
@@ -231,8 +280,18 @@ fn the_whole_loop_through_the_cli() {
     assert_eq!(status, 401, "{response}");
     let (status, response) = webhook(&api, "shop", &hook_secret, &body, None);
     assert!(status == 202 || status == 200, "{response}");
-    wait_http(&format!("127.0.0.2:{app_port}"), "/", "python-hello v3", Duration::from_secs(60));
-    wait_http(&format!("127.0.0.3:{app_port}"), "/", "python-hello v3", Duration::from_secs(60));
+    wait_http(
+        &format!("127.0.0.2:{app_port}"),
+        "/",
+        "python-hello v3",
+        Duration::from_secs(60),
+    );
+    wait_http(
+        &format!("127.0.0.3:{app_port}"),
+        "/",
+        "python-hello v3",
+        Duration::from_secs(60),
+    );
     // Let the webhook's rollout finish before the rollback.
     std::thread::sleep(Duration::from_secs(3));
 
@@ -266,7 +325,10 @@ fn the_whole_loop_through_the_cli() {
             outputs.push(metrics.to_string());
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no metrics for node a: {metrics}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics for node a: {metrics}"
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     outputs.push(pilot_json(&home, &["status"]).to_string());
@@ -274,15 +336,24 @@ fn the_whole_loop_through_the_cli() {
 
     // The secret's value is in no response, log or file but the apps' env files.
     for out in &outputs {
-        assert!(!out.contains(SECRET), "a CLI output holds the secret: {out}");
+        assert!(
+            !out.contains(SECRET),
+            "a CLI output holds the secret: {out}"
+        );
     }
     for proc in [&server, &agent_a, &agent_b] {
-        assert!(!proc.text().contains(SECRET), "{} logged the secret", proc.name);
+        assert!(
+            !proc.text().contains(SECRET),
+            "{} logged the secret",
+            proc.name
+        );
     }
     let mut holders = files_containing(root, SECRET);
     holders.retain(|p| {
         let name = p.file_name().unwrap().to_string_lossy();
-        !(name == ".env" || name == "secrets.env" || p.components().any(|c| c.as_os_str() == "supervisor"))
+        !(name == ".env"
+            || name == "secrets.env"
+            || p.components().any(|c| c.as_os_str() == "supervisor"))
     });
     assert!(holders.is_empty(), "files holding the secret: {holders:?}");
     assert!(

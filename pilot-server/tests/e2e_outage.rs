@@ -42,7 +42,12 @@ fn serve(root: &Path, api: &str, agents: &str) -> (Proc, CertFingerprint) {
 
 fn login(home: &Path, api: &str) {
     let mut child = Command::new(pilot_bin())
-        .args(["--server", &format!("http://{api}"), "login", "--password-stdin"])
+        .args([
+            "--server",
+            &format!("http://{api}"),
+            "login",
+            "--password-stdin",
+        ])
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("HOME", home)
         .stdin(Stdio::piped())
@@ -104,7 +109,11 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
     for (name, ip) in [("a", "127.0.0.2"), ("b", "127.0.0.3")] {
         let enrolment = pilot_json(&home, &["node", "add", name]);
         let token = NodeToken::parse(enrolment["token"].as_str().unwrap()).unwrap();
-        let mut options = AgentOptions::new(root.join(format!("node-{name}")), agents_addr.clone(), token);
+        let mut options = AgentOptions::new(
+            root.join(format!("node-{name}")),
+            agents_addr.clone(),
+            token,
+        );
         options.tls = AgentTls::Pinned(fingerprint);
         options.runtime = RuntimeChoice::Host;
         options.metrics_interval = Duration::from_millis(250);
@@ -115,12 +124,37 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
     }
     let app = slow_app(&root);
     let port = app_port.to_string();
-    pilot_ok(&home, &["project", "create", "shop", "--dir", app.to_str().unwrap(), "--node", "a,b", "--port", &port]);
-    pilot_ok(&home, &["deploy", "shop", "--dir", app.to_str().unwrap(), "--no-wait"]);
+    pilot_ok(
+        &home,
+        &[
+            "project",
+            "create",
+            "shop",
+            "--dir",
+            app.to_str().unwrap(),
+            "--node",
+            "a,b",
+            "--port",
+            &port,
+        ],
+    );
+    pilot_ok(
+        &home,
+        &[
+            "deploy",
+            "shop",
+            "--dir",
+            app.to_str().unwrap(),
+            "--no-wait",
+        ],
+    );
 
     // Kill the server while both nodes build, then start it again.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(handles.iter().all(|(_, h)| h.status().commands_running > 0), "the deploy runs");
+    assert!(
+        handles.iter().all(|(_, h)| h.status().commands_running > 0),
+        "the deploy runs"
+    );
     server.kill();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (mut server, again) = serve(&root, &api, &agents_addr);
@@ -128,8 +162,15 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
 
     // The agents reconnect.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while !handles.iter().all(|(_, h)| h.status().connected && h.status().connections >= 2) {
-        assert!(Instant::now() < deadline, "agents did not reconnect: {:?}", handles.iter().map(|(_, h)| h.status()).collect::<Vec<_>>());
+    while !handles
+        .iter()
+        .all(|(_, h)| h.status().connected && h.status().connections >= 2)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "agents did not reconnect: {:?}",
+            handles.iter().map(|(_, h)| h.status()).collect::<Vec<_>>()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
@@ -140,17 +181,31 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
         let text = listed.to_string();
         let done = ["a", "b"].iter().all(|node| {
             listed["deployments"].as_array().is_some_and(|ds| {
-                ds.iter().any(|d| d["node"] == *node && d["deployment"]["state"] == "succeeded")
+                ds.iter()
+                    .any(|d| d["node"] == *node && d["deployment"]["state"] == "succeeded")
             })
         });
         if done {
             break;
         }
-        assert!(Instant::now() < deadline, "the deploy was not reported finished: {text}");
+        assert!(
+            Instant::now() < deadline,
+            "the deploy was not reported finished: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    wait_http(&format!("127.0.0.2:{app_port}"), "/", "python-hello v1", Duration::from_secs(10));
-    wait_http(&format!("127.0.0.3:{app_port}"), "/", "python-hello v1", Duration::from_secs(10));
+    wait_http(
+        &format!("127.0.0.2:{app_port}"),
+        "/",
+        "python-hello v1",
+        Duration::from_secs(10),
+    );
+    wait_http(
+        &format!("127.0.0.3:{app_port}"),
+        "/",
+        "python-hello v1",
+        Duration::from_secs(10),
+    );
 
     // Let metrics flow over the new connection, then remove the project
     // (its apps stop) and stop the agents.
@@ -162,7 +217,8 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
         let status = handle.shutdown().await.unwrap();
         assert_eq!(status.batches_dropped, 0, "node {name} dropped batches");
         collected += status.samples_collected;
-        let spool = MetricSpool::open(root.join(format!("node-{name}/agent/metrics")), u64::MAX).unwrap();
+        let spool =
+            MetricSpool::open(root.join(format!("node-{name}/agent/metrics")), u64::MAX).unwrap();
         pending += spool
             .pending()
             .unwrap()
@@ -176,7 +232,9 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
     let db = Database::open_sqlite(&root.join("server/metrics.db"), SqliteDurability::Full)
         .await
         .unwrap();
-    let metrics = TimeseriesStore::open(db, TimeseriesOptions::default()).await.unwrap();
+    let metrics = TimeseriesStore::open(db, TimeseriesOptions::default())
+        .await
+        .unwrap();
     let stored = count_stored(&metrics, "a").await + count_stored(&metrics, "b").await;
     assert!(collected > 0);
     println!("samples collected {collected}, stored {stored}, still queued on the nodes {pending}");

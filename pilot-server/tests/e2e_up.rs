@@ -21,7 +21,12 @@ fn pilot_up_serves_an_app_directory_within_a_minute() {
         .current_dir(cwd.path())
         .arg("up")
         .arg(python_hello())
-        .args(["--listen", &api, "--agent-listen", &format!("127.0.0.1:{agent_port}")])
+        .args([
+            "--listen",
+            &api,
+            "--agent-listen",
+            &format!("127.0.0.1:{agent_port}"),
+        ])
         .args(["--runtime", "host"])
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("HOME", &home)
@@ -45,13 +50,19 @@ fn pilot_up_serves_an_app_directory_within_a_minute() {
     assert_eq!(status, 200, "{health}");
     let (status, page) = http_get(&api, "/").unwrap();
     assert_eq!(status, 200);
-    assert!(page.contains("python-hello") && page.contains("local"), "{page}");
+    assert!(
+        page.contains("python-hello") && page.contains("local"),
+        "{page}"
+    );
     let elapsed = started.elapsed();
     assert!(
         elapsed < Duration::from_secs(60),
         "pilot up took {elapsed:?} to serve the app"
     );
-    assert!(printed.contains("admin password (shown once):"), "{printed}");
+    assert!(
+        printed.contains("admin password (shown once):"),
+        "{printed}"
+    );
     assert!(cwd.path().join("pilot-data/pilot.db").exists());
 
     // The CLI now talks to this server without a login.
@@ -61,5 +72,8 @@ fn pilot_up_serves_an_app_directory_within_a_minute() {
     // A clean stop takes the app down with it.
     up.stop(Duration::from_secs(30));
     assert!(up.text().contains("shutting down"), "{}", up.text());
-    assert!(http_get(&app, "/").is_err(), "the app still answers after pilot up ended");
+    assert!(
+        http_get(&app, "/").is_err(),
+        "the app still answers after pilot up ended"
+    );
 }

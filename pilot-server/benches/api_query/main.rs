@@ -27,11 +27,15 @@ fn now_ms() -> i64 {
 
 /// A noisy random walk between 0 and 100, like a CPU percentage.
 fn cpu_walk(seed: u64, n: usize) -> Vec<f64> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     let mut value = 20.0_f64;
     (0..n)
         .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let step = ((state >> 33) as f64 / (1u64 << 31) as f64 - 0.5) * 6.0;
             value = (value + step).clamp(0.0, 100.0);
             (value * 10.0).round() / 10.0

@@ -81,13 +81,21 @@ impl Deployer {
     pub async fn deploy(&self, order: DeployOrder) -> Result<Rollout> {
         let project = self.project(&order.project).await?;
         let (source, archive) = release_source(&project, order.reference, order.archive)?;
-        let config = project.config_pinned.then(|| Box::new(project.config.clone()));
+        let config = project
+            .config_pinned
+            .then(|| Box::new(project.config.clone()));
         let canary = order.canary.unwrap_or(CanaryPlan {
             nodes: Vec::new(),
             watch: Duration::ZERO,
         });
         let waves = waves(&project, &canary.nodes)?;
-        let rollout = self.register(&project, RolloutKind::Deploy, &waves, &canary.nodes, &order.requested_by);
+        let rollout = self.register(
+            &project,
+            RolloutKind::Deploy,
+            &waves,
+            &canary.nodes,
+            &order.requested_by,
+        );
         let deployer = self.clone();
         let plan = node_run::Plan {
             rollout: rollout.id.clone(),
@@ -102,7 +110,8 @@ impl Deployer {
                 public_port: project.public_port,
             },
         };
-        self.set_status(&project.name, ProjectStatus::Deploying).await;
+        self.set_status(&project.name, ProjectStatus::Deploying)
+            .await;
         tokio::spawn(async move { deployer.run(plan).await });
         Ok(rollout)
     }
@@ -186,13 +195,21 @@ impl Deployer {
 
     /// The current state of a rollout, while it is kept.
     pub fn rollout(&self, id: &str) -> Option<Rollout> {
-        let rollouts = self.inner.rollouts.lock().unwrap_or_else(|e| e.into_inner());
+        let rollouts = self
+            .inner
+            .rollouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         rollouts.by_id.get(id).map(|tx| tx.borrow().clone())
     }
 
     /// The rollouts of a project still kept, newest first.
     pub fn rollouts_of(&self, project: &str) -> Vec<Rollout> {
-        let rollouts = self.inner.rollouts.lock().unwrap_or_else(|e| e.into_inner());
+        let rollouts = self
+            .inner
+            .rollouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         rollouts
             .order
             .iter()
@@ -206,7 +223,11 @@ impl Deployer {
     /// Waits until the rollout ended and returns it; `None` for an unknown id.
     pub async fn wait(&self, id: &str) -> Option<Rollout> {
         let mut rx = {
-            let rollouts = self.inner.rollouts.lock().unwrap_or_else(|e| e.into_inner());
+            let rollouts = self
+                .inner
+                .rollouts
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             rollouts.by_id.get(id)?.subscribe()
         };
         let done = rx.wait_for(Rollout::is_finished).await.ok()?;
@@ -262,7 +283,11 @@ impl Deployer {
             finished_ms: None,
         };
         let (tx, _) = watch::channel(rollout.clone());
-        let mut rollouts = self.inner.rollouts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rollouts = self
+            .inner
+            .rollouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         rollouts.by_id.insert(id.clone(), tx);
         rollouts.order.push_back(id);
         while rollouts.order.len() > KEPT_ROLLOUTS {
@@ -284,7 +309,11 @@ impl Deployer {
 
     /// Applies `change` to the rollout's snapshot and wakes its waiters.
     fn update(&self, id: &str, change: impl FnOnce(&mut Rollout)) {
-        let rollouts = self.inner.rollouts.lock().unwrap_or_else(|e| e.into_inner());
+        let rollouts = self
+            .inner
+            .rollouts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if let Some(tx) = rollouts.by_id.get(id) {
             tx.send_modify(change);
         }

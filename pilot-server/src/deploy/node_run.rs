@@ -66,8 +66,9 @@ impl Deployer {
                 self.mark(&plan.rollout, wave, NodeRolloutState::Skipped, None);
                 continue;
             }
-            let ends = futures::future::join_all(wave.iter().map(|node| self.run_on_node(&plan, node)))
-                .await;
+            let ends =
+                futures::future::join_all(wave.iter().map(|node| self.run_on_node(&plan, node)))
+                    .await;
             failure = wave
                 .iter()
                 .zip(&ends)
@@ -102,7 +103,12 @@ impl Deployer {
 
     /// Sends the command to one node and follows it to the end.
     async fn run_on_node(&self, plan: &Plan, node: &str) -> Result<NodeEnd, String> {
-        self.mark(&plan.rollout, &[node.to_string()], NodeRolloutState::Running, None);
+        self.mark(
+            &plan.rollout,
+            &[node.to_string()],
+            NodeRolloutState::Running,
+            None,
+        );
         let result = self.follow_node(plan, node).await;
         self.update(&plan.rollout, |r| {
             if let Some(entry) = r.node_mut(node) {
@@ -245,10 +251,17 @@ impl Deployer {
             } else {
                 (
                     NodeRolloutState::Failed,
-                    result.error.map(|e| format!("rolling the canary back failed: {e}")),
+                    result
+                        .error
+                        .map(|e| format!("rolling the canary back failed: {e}")),
                 )
             };
-            self.mark(&plan.rollout, std::slice::from_ref(&entry.node), state, error.as_deref());
+            self.mark(
+                &plan.rollout,
+                std::slice::from_ref(&entry.node),
+                state,
+                error.as_deref(),
+            );
         }
     }
 

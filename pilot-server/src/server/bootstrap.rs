@@ -55,7 +55,10 @@ pub(super) async fn open_stores(options: &ServerOptions) -> Result<Stores> {
 
 /// Creates the `admin` user when there is no user yet; returns the
 /// password when it was generated here (to be shown once).
-pub(super) async fn ensure_admin(store: &SqlStore, password: Option<&str>) -> Result<Option<String>> {
+pub(super) async fn ensure_admin(
+    store: &SqlStore,
+    password: Option<&str>,
+) -> Result<Option<String>> {
     if !store.users().await?.is_empty() {
         return Ok(None);
     }

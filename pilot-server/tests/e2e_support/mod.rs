@@ -74,8 +74,14 @@ impl Proc {
             .unwrap_or_else(|e| panic!("{name} starts: {e}"));
         let output = Arc::new(Mutex::new(String::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -336,9 +342,7 @@ pub fn files_containing(root: &Path, needle: &str) -> Vec<PathBuf> {
                 stack.push(path);
             } else if kind.is_file()
                 && let Ok(bytes) = std::fs::read(&path)
-                && bytes
-                    .windows(needle.len())
-                    .any(|w| w == needle.as_bytes())
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
             {
                 found.push(path);
             }
