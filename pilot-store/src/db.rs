@@ -140,6 +140,13 @@ impl Database {
     }
 
     /// Connects to and migrates a PostgreSQL database.
+    ///
+    /// TLS (rustls) is chosen by the URL's `sslmode` parameter: `disable`,
+    /// `allow`, `prefer` (the default: TLS when the server offers it),
+    /// `require` (TLS, any certificate), `verify-ca` (the certificate must
+    /// chain to a trusted CA) or `verify-full` (and name the host). Trusted
+    /// CAs are the Mozilla roots, or the PEM file given as `sslrootcert`:
+    /// `postgres://pilot@db.example/pilot?sslmode=verify-full&sslrootcert=/etc/pilot/db-ca.pem`.
     pub async fn open_postgres(url: &str) -> Result<Self> {
         let options = PgConnectOptions::from_str(url).map_err(|source| Error::Connect {
             location: without_password(url),
@@ -254,6 +261,28 @@ impl Database {
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
+
+    /// Splits a large payload into the `payload` and `tail` columns of the
+    /// timeseries tables: on PostgreSQL, whole TOAST chunks and the rest
+    /// (see migration 0005); on SQLite, everything and nothing.
+    pub(crate) fn toast_split<'a>(&self, payload: &'a [u8]) -> (&'a [u8], &'a [u8]) {
+        match self.pool {
+            Pool::Sqlite(_) => (payload, &[]),
+            Pool::Postgres(_) => payload.split_at(payload.len() - payload.len() % TOAST_CHUNK),
+        }
+    }
+}
+
+/// Bytes of a PostgreSQL TOAST chunk with the default 8 KB pages.
+const TOAST_CHUNK: usize = 1996;
+
+/// Joins what [`Database::toast_split`] split.
+pub(crate) fn toast_join(mut payload: Vec<u8>, tail: Vec<u8>) -> Vec<u8> {
+    if payload.is_empty() {
+        return tail;
+    }
+    payload.extend_from_slice(&tail);
+    payload
 }
 
 /// Quotes an SQL identifier.

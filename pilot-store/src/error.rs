@@ -180,6 +180,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A block of raw timeseries samples cannot be decoded.
+    #[error(
+        "corrupt timeseries block (node {node}, window start {start_ms}): {reason}; delete that \
+         ts_blocks row to drop the window's raw samples"
+    )]
+    CorruptBlock {
+        /// The node whose samples the block holds.
+        node: String,
+        /// Start of the block's window, Unix ms.
+        start_ms: i64,
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// A batch was handed in together with others, and storing the group failed.
+    #[error(
+        "storing this batch together with others failed: {reason}; it was not stored, send it again"
+    )]
+    GroupWrite {
+        /// Why the group's write failed.
+        reason: String,
+    },
+
     /// A head batch of the timeseries store cannot be decoded.
     #[error("corrupt timeseries head batch {id}: {reason}; delete that ts_head row to drop it")]
     CorruptHead {

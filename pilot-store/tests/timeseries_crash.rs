@@ -4,6 +4,10 @@
 //! every acknowledged sample must be there with its exact value, and no batch
 //! may be half there. Several rounds resume where the previous one stopped.
 //!
+//! The same runs with group commit: each acknowledged call stores the
+//! batches of three nodes with `write_batches`, and no call may be torn
+//! between nodes either.
+//!
 //! The writer is this test binary started again with `PILOT_TS_CRASH_ROLE`.
 
 mod common;
@@ -26,6 +30,33 @@ use pilot_store::timeseries::{
 const SERIES: i64 = 5;
 const PER_BATCH: i64 = 20;
 const STEP_MS: i64 = 10_000;
+/// Nodes of a group-commit call.
+const GROUP: [&str; 3] = ["n1", "n2", "n3"];
+
+/// How the writer stores what it acknowledges.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// One `accept` per batch, all of node n1.
+    Single,
+    /// One `write_batches` per acknowledgement, a batch of each [`GROUP`] node.
+    Group,
+}
+
+impl Mode {
+    fn role(self) -> &'static str {
+        match self {
+            Mode::Single => "writer",
+            Mode::Group => "group-writer",
+        }
+    }
+
+    fn nodes(self) -> &'static [&'static str] {
+        match self {
+            Mode::Single => &GROUP[..1],
+            Mode::Group => &GROUP,
+        }
+    }
+}
 
 fn main() {
     if let Ok(role) = std::env::var("PILOT_TS_CRASH_ROLE") {
@@ -37,12 +68,24 @@ fn main() {
         Trial::test("sqlite_acknowledged_samples_survive_sigkill", || {
             let rt = runtime();
             let t = rt.block_on(common::sqlite());
-            crash_rounds(&rt, &t.url)
+            crash_rounds(&rt, &t.url, Mode::Single)
         }),
         Trial::test("postgres_acknowledged_samples_survive_sigkill", || {
             let rt = runtime();
             match rt.block_on(common::postgres()) {
-                Some(t) => crash_rounds(&rt, &t.url),
+                Some(t) => crash_rounds(&rt, &t.url, Mode::Single),
+                None => Ok(()),
+            }
+        }),
+        Trial::test("sqlite_group_commits_survive_sigkill", || {
+            let rt = runtime();
+            let t = rt.block_on(common::sqlite());
+            crash_rounds(&rt, &t.url, Mode::Group)
+        }),
+        Trial::test("postgres_group_commits_survive_sigkill", || {
+            let rt = runtime();
+            match rt.block_on(common::postgres()) {
+                Some(t) => crash_rounds(&rt, &t.url, Mode::Group),
                 None => Ok(()),
             }
         }),
@@ -86,7 +129,7 @@ fn value(series: i64, index: i64) -> f64 {
     (index * 7 + series) as f64 * 0.25
 }
 
-fn batch(base: i64, i: i64) -> MetricBatch {
+fn batch(node: &str, base: i64, i: i64) -> MetricBatch {
     let mut samples = Vec::new();
     for k in 0..PER_BATCH {
         let index = i * PER_BATCH + k;
@@ -100,7 +143,7 @@ fn batch(base: i64, i: i64) -> MetricBatch {
         }
     }
     MetricBatch {
-        node: "n1".into(),
+        node: node.into(),
         samples,
     }
 }
@@ -108,7 +151,11 @@ fn batch(base: i64, i: i64) -> MetricBatch {
 // ---- writer process ---------------------------------------------------------
 
 fn writer(role: &str) {
-    assert_eq!(role, "writer", "unknown role {role}");
+    let mode = match role {
+        "writer" => Mode::Single,
+        "group-writer" => Mode::Group,
+        _ => panic!("unknown role {role}"),
+    };
     let url = std::env::var("PILOT_TS_DB").expect("PILOT_TS_DB");
     let base: i64 = std::env::var("PILOT_TS_BASE")
         .expect("base")
@@ -125,7 +172,14 @@ fn writer(role: &str) {
             .expect("open store");
         let mut i = start;
         loop {
-            store.accept(batch(base, i)).await.expect("accept");
+            match mode {
+                Mode::Single => store.accept(batch("n1", base, i)).await.expect("accept"),
+                Mode::Group => {
+                    let batches: Vec<MetricBatch> =
+                        GROUP.iter().map(|node| batch(node, base, i)).collect();
+                    store.write_batches(&batches).await.expect("write_batches");
+                }
+            }
             println!("{i}");
             i += 1;
         }
@@ -134,9 +188,9 @@ fn writer(role: &str) {
 
 // ---- test side --------------------------------------------------------------
 
-fn spawn_writer(url: &str, base: i64, start: i64) -> Child {
+fn spawn_writer(url: &str, mode: Mode, base: i64, start: i64) -> Child {
     Command::new(std::env::current_exe().expect("test binary"))
-        .env("PILOT_TS_CRASH_ROLE", "writer")
+        .env("PILOT_TS_CRASH_ROLE", mode.role())
         .env("PILOT_TS_DB", url)
         .env("PILOT_TS_BASE", base.to_string())
         .env("PILOT_TS_START", start.to_string())
@@ -150,12 +204,13 @@ fn spawn_writer(url: &str, base: i64, start: i64) -> Child {
 /// delay), kills it, and returns the highest acknowledged index.
 fn run_and_kill(
     url: &str,
+    mode: Mode,
     base: i64,
     start: i64,
     acks: usize,
     delay: Duration,
 ) -> Result<Option<i64>, Failed> {
-    let mut child = spawn_writer(url, base, start);
+    let mut child = spawn_writer(url, mode, base, start);
     let outcome = acknowledgements(&mut child, acks, delay);
     // SIGKILL (a no-op when the writer is already dead), then reap it.
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
@@ -205,32 +260,24 @@ fn parse_ack(line: &str) -> Result<i64, Failed> {
         .map_err(|e| format!("bad acknowledgement {line:?}: {e}").into())
 }
 
-/// Checks the stored samples; returns the number of complete batches stored.
-async fn verify(url: &str, base: i64, acked: Option<i64>) -> Result<i64, Failed> {
+/// Checks the stored samples; returns the number of complete batches
+/// (acknowledged units) stored.
+async fn verify(url: &str, mode: Mode, base: i64, acked: Option<i64>) -> Result<i64, Failed> {
     let db = Database::open(url).await?;
     let store = TimeseriesStore::open(db.clone(), options()).await?;
     let mut complete = i64::MAX;
-    for s in 0..SERIES {
-        let q = RangeQuery::raw(SeriesSelector::metric(format!("m{s}")), i64::MIN, i64::MAX);
-        let points = store
-            .query(&q)
-            .await?
-            .pop()
-            .map(|p| p.points)
-            .unwrap_or_default();
-        for (index, p) in points.iter().enumerate() {
-            let index = index as i64;
-            if p.timestamp_ms != base + index * STEP_MS || p.value != value(s, index) {
-                return Err(format!("series m{s}: sample {index} is {p:?}").into());
+    let mut first = true;
+    for node in mode.nodes() {
+        for s in 0..SERIES {
+            let n = stored_batches(&store, node, s, base).await?;
+            if !first && n != complete {
+                return Err(format!(
+                    "{node} m{s} holds {n} batches, others {complete}: a write was torn"
+                )
+                .into());
             }
-        }
-        let n = points.len() as i64;
-        if n % PER_BATCH != 0 {
-            return Err(format!("series m{s} holds a partial batch ({n} samples)").into());
-        }
-        complete = complete.min(n / PER_BATCH);
-        if s > 0 && n / PER_BATCH != complete {
-            return Err("series hold different numbers of batches: a batch was torn".into());
+            complete = complete.min(n);
+            first = false;
         }
     }
     if let Some(acked) = acked
@@ -245,7 +292,35 @@ async fn verify(url: &str, base: i64, acked: Option<i64>) -> Result<i64, Failed>
     Ok(complete)
 }
 
-fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str) -> Result<(), Failed> {
+/// Checks every stored sample of one series; returns how many whole batches it holds.
+async fn stored_batches(
+    store: &TimeseriesStore,
+    node: &str,
+    s: i64,
+    base: i64,
+) -> Result<i64, Failed> {
+    let sel = SeriesSelector::metric(format!("m{s}")).on_node(node);
+    let q = RangeQuery::raw(sel, i64::MIN, i64::MAX);
+    let points = store
+        .query(&q)
+        .await?
+        .pop()
+        .map(|p| p.points)
+        .unwrap_or_default();
+    for (index, p) in points.iter().enumerate() {
+        let index = index as i64;
+        if p.timestamp_ms != base + index * STEP_MS || p.value != value(s, index) {
+            return Err(format!("{node} m{s}: sample {index} is {p:?}").into());
+        }
+    }
+    let n = points.len() as i64;
+    if n % PER_BATCH != 0 {
+        return Err(format!("{node} m{s} holds a partial batch ({n} samples)").into());
+    }
+    Ok(n / PER_BATCH)
+}
+
+fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str, mode: Mode) -> Result<(), Failed> {
     let base = base_ms();
     let mut next = 0;
     let mut acked_total = None;
@@ -253,16 +328,16 @@ fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str) -> Result<(), Failed> {
         .into_iter()
         .enumerate()
     {
-        let acked = run_and_kill(url, base, next, acks, Duration::from_millis(delay_ms))?;
+        let acked = run_and_kill(url, mode, base, next, acks, Duration::from_millis(delay_ms))?;
         acked_total = acked.or(acked_total);
-        next = rt.block_on(verify(url, base, acked_total))?;
+        next = rt.block_on(verify(url, mode, base, acked_total))?;
         eprintln!("round {round}: acknowledged up to {acked:?}, {next} batches stored");
     }
     // The writers compacted as they went, and a final compaction keeps everything too.
     rt.block_on(async {
         let db = Database::open(url).await?;
         let store = TimeseriesStore::open(db.clone(), options()).await?;
-        let written = (next * PER_BATCH * SERIES) as usize;
+        let written = (next * PER_BATCH * SERIES) as usize * mode.nodes().len();
         assert!(
             store.head_len() < written,
             "no compaction ran in the writers"
@@ -271,7 +346,7 @@ fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str) -> Result<(), Failed> {
         db.close().await;
         Ok::<_, pilot_store::Error>(())
     })?;
-    let after = rt.block_on(verify(url, base, acked_total))?;
+    let after = rt.block_on(verify(url, mode, base, acked_total))?;
     if after != next {
         return Err(format!("compaction changed the stored batches: {next} -> {after}").into());
     }

@@ -11,9 +11,11 @@
 //! `PILOT_BENCH_DAYS` (30), `PILOT_BENCH_BATCH` (collections per batch, 1000:
 //! one node's 5 series × 1000 timestamps = 5,000 samples), `PILOT_BENCH_QUERIES`
 //! (200), `PILOT_BENCH_POSTGRES_URL` (default: the cluster of
-//! `scripts/setup/postgres.sh`; `none` skips PostgreSQL).
+//! `scripts/setup/postgres.sh`; `none` skips PostgreSQL),
+//! `PILOT_BENCH_SQLITE` (`none` skips SQLite).
 
 mod dataset;
+mod fan_in;
 mod naive;
 mod report;
 mod runs;
@@ -46,6 +48,8 @@ pub(crate) struct Config {
 pub(crate) struct Outcome {
     pub(crate) backend: &'static str,
     pub(crate) store: String,
+    /// Node batches per commit.
+    pub(crate) group: usize,
     pub(crate) samples: usize,
     pub(crate) bytes: u64,
     pub(crate) ingest: Duration,
@@ -83,19 +87,34 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let outcomes = rt.block_on(async {
+    let (outcomes, fan_in) = rt.block_on(async {
         let mut out = Vec::new();
+        let mut fan_in = Vec::new();
         let dir = tempfile::tempdir().expect("temp dir");
-        for codec in [ChunkCodec::Pco, ChunkCodec::Gorilla] {
-            let path = dir.path().join(format!("pilot-{codec:?}.db"));
-            let db = Database::open_sqlite(&path, SqliteDurability::Full)
-                .await
-                .expect("sqlite");
-            out.push(runs::run_pilot("sqlite", db, codec, &data, &cfg, end).await);
-            report::breakdown(&path, out.last().map_or(1, |o| o.samples)).await;
+        let sqlite = std::env::var("PILOT_BENCH_SQLITE").map_or(true, |v| v != "none");
+        if sqlite {
+            let mut n = 0;
+            let mut fresh = || {
+                n += 1;
+                dir.path().join(format!("bench-{n}.db"))
+            };
+            for codec in [ChunkCodec::Pco, ChunkCodec::Gorilla] {
+                let path = fresh();
+                let db = open_sqlite(&path).await;
+                out.push(runs::run_pilot("sqlite", db, codec, &data, &cfg, end).await);
+                report::breakdown(&path, out.last().map_or(1, |o| o.samples)).await;
+            }
+            let naive = Naive::sqlite(&fresh()).await;
+            out.extend(runs::run_naive("sqlite", naive, &data, &cfg, end).await);
+            let db = open_sqlite(&fresh()).await;
+            out.push(runs::ingest_pilot_grouped("sqlite", db, &data, &cfg, end).await);
+            let naive = Naive::sqlite(&fresh()).await;
+            out.push(runs::ingest_naive_grouped("sqlite", naive, &data, &cfg).await);
+            for group in [false, true] {
+                let db = open_sqlite(&fresh()).await;
+                fan_in.push(fan_in::run("sqlite", db, group).await);
+            }
         }
-        let naive = Naive::sqlite(&dir.path().join("naive.db")).await;
-        out.extend(runs::run_naive("sqlite", naive, &data, &cfg, end).await);
         if let Some(admin) = postgres_url() {
             let (url, name) = create_database(&admin, "pilot").await;
             let db = Database::open(&url).await.expect("postgres");
@@ -106,10 +125,31 @@ fn main() {
                 runs::run_naive("postgres", Naive::postgres(&url).await, &data, &cfg, end).await,
             );
             drop_database(&admin, &name).await;
+            let (url, name) = create_database(&admin, "grouped").await;
+            let db = Database::open(&url).await.expect("postgres");
+            out.push(runs::ingest_pilot_grouped("postgres", db, &data, &cfg, end).await);
+            drop_database(&admin, &name).await;
+            let (url, name) = create_database(&admin, "naive_grouped").await;
+            let naive = Naive::postgres(&url).await;
+            out.push(runs::ingest_naive_grouped("postgres", naive, &data, &cfg).await);
+            drop_database(&admin, &name).await;
+            for group in [false, true] {
+                let (url, name) = create_database(&admin, "fan_in").await;
+                let db = Database::open(&url).await.expect("postgres");
+                fan_in.push(fan_in::run("postgres", db, group).await);
+                drop_database(&admin, &name).await;
+            }
         }
-        out
+        (out, fan_in)
     });
     report::results_table(&outcomes);
+    fan_in::table(&fan_in);
+}
+
+async fn open_sqlite(path: &std::path::Path) -> Database {
+    Database::open_sqlite(path, SqliteDurability::Full)
+        .await
+        .expect("sqlite")
 }
 
 fn postgres_url() -> Option<String> {
@@ -144,7 +184,10 @@ async fn create_database(admin: &str, what: &str) -> (String, String) {
         .await
         .expect("create");
     let base = admin.rsplit_once('/').map(|(b, _)| b).expect("url path");
-    (format!("{base}/{name}"), name)
+    // The storage engine is measured without TLS: sqlx 0.9.0 leaves Nagle's
+    // algorithm on, which stalls statements of over 16 KB sent over TLS on
+    // loopback by the peer's delayed ACK (about 40 ms each).
+    (format!("{base}/{name}?sslmode=disable"), name)
 }
 
 async fn drop_database(admin: &str, name: &str) {

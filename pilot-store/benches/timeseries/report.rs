@@ -31,8 +31,10 @@ pub(crate) fn codec_table(data: &[SeriesData]) {
     );
     let mut kinds: BTreeMap<&str, [(u64, Duration, Duration); 2]> = BTreeMap::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut floors: BTreeMap<&str, f64> = BTreeMap::new();
     for s in data {
         *counts.entry(s.kind).or_default() += s.ts.len();
+        *floors.entry(s.kind).or_default() += s.floor_bits / 8.0;
         for (i, codec) in [ChunkCodec::Gorilla, ChunkCodec::Pco]
             .into_iter()
             .enumerate()
@@ -76,6 +78,22 @@ pub(crate) fn codec_table(data: &[SeriesData]) {
         }
     }
     row("all", &all, total);
+    println!(
+        "information floor (B/smp, no lossless encoding averages less): {}; all {:.3}",
+        floors
+            .iter()
+            .map(|(kind, bytes)| format!("{kind} {:.3}", bytes / counts[kind] as f64))
+            .collect::<Vec<_>>()
+            .join(", "),
+        floor(data)
+    );
+}
+
+/// Bytes per sample no lossless encoding of the dataset can average below.
+pub(crate) fn floor(data: &[SeriesData]) -> f64 {
+    let bits: f64 = data.iter().map(|s| s.floor_bits).sum();
+    let samples: usize = data.iter().map(|s| s.ts.len()).sum();
+    bits / 8.0 / samples as f64
 }
 
 /// Chunk payload bytes per tier of an SQLite store.
@@ -90,6 +108,15 @@ pub(crate) async fn breakdown(path: &std::path::Path, samples: usize) {
     .await
     .expect("tiers");
     let per = |b: i64| b as f64 / samples as f64;
+    let (rows, bytes): (i64, Option<i64>) =
+        sqlx::query_as("SELECT COUNT(*), SUM(LENGTH(payload)) FROM ts_blocks")
+            .fetch_one(&mut c)
+            .await
+            .expect("blocks");
+    eprintln!(
+        "  raw blocks:   {rows:>6} rows,   payload {:.3} B/sample",
+        per(bytes.unwrap_or(0))
+    );
     for (tier, rows, bytes) in tiers {
         eprintln!(
             "  tier {tier:>9} ms: {rows:>6} chunks, payload {:.3} B/sample",
@@ -108,17 +135,24 @@ pub(crate) fn percentiles(times: &mut [Duration]) -> (Duration, Duration) {
 /// The results table.
 pub(crate) fn results_table(outcomes: &[Outcome]) {
     println!(
-        "\nstores (ingest includes compaction; query = 30 days of one series at ~1,000 points, avg;\n\
-         INSERT-per-row ingest measured on the first day only):"
+        "\nstores (ingest includes compaction; \"per commit\": node batches of {} samples stored per\n\
+         commit; \"x naive\": against the naive schema with 500-row INSERTs and the same batches per\n\
+         commit; query = 30 days of one series at ~1,000 points, avg; INSERT-per-row ingest measured\n\
+         on the first day only):",
+        outcomes
+            .iter()
+            .find(|o| o.group == 1 && o.store == NAIVE_BULK)
+            .map_or(0, |_| 5 * crate::env_or("PILOT_BENCH_BATCH", 1000))
     );
     println!(
-        "{:<9} {:<24} {:>12} {:>9} {:>13} {:>9} {:>9} {:>10} {:>10} {:>7}",
+        "{:<9} {:<24} {:>10} {:>12} {:>9} {:>13} {:>8} {:>8} {:>10} {:>10} {:>7}",
         "backend",
         "store",
+        "per commit",
         "bytes",
         "B/sample",
         "ingest smp/s",
-        "x bulk",
+        "x naive",
         "x rows",
         "query p50",
         "query p95",
@@ -126,10 +160,10 @@ pub(crate) fn results_table(outcomes: &[Outcome]) {
     );
     let rate = |o: &Outcome| o.samples as f64 / o.ingest.as_secs_f64();
     for o in outcomes {
-        let versus = |name: &str| {
+        let versus = |name: &str, group: usize| {
             outcomes
                 .iter()
-                .find(|n| n.backend == o.backend && n.store == name)
+                .find(|n| n.backend == o.backend && n.store == name && n.group == group)
                 .map_or("-".to_string(), |n| format!("{:.1}x", rate(o) / rate(n)))
         };
         let ms = |d: Duration| {
@@ -147,15 +181,21 @@ pub(crate) fn results_table(outcomes: &[Outcome]) {
                 format!("{:.3}", o.bytes as f64 / o.samples as f64),
             )
         };
+        let rows = if o.group == 1 {
+            versus(NAIVE_ROWS, 1)
+        } else {
+            "-".to_string()
+        };
         println!(
-            "{:<9} {:<24} {:>12} {:>9} {:>13} {:>9} {:>9} {:>10} {:>10} {:>7}",
+            "{:<9} {:<24} {:>10} {:>12} {:>9} {:>13} {:>8} {:>8} {:>10} {:>10} {:>7}",
             o.backend,
             o.store,
+            o.group,
             bytes,
             per,
             group(rate(o) as u64),
-            versus(NAIVE_BULK),
-            versus(NAIVE_ROWS),
+            versus(NAIVE_BULK, o.group),
+            rows,
             ms(o.query_p50),
             ms(o.query_p95),
             o.points

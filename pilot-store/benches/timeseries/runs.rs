@@ -94,7 +94,7 @@ pub(crate) async fn run_pilot(
     assert_eq!(samples, n * data.len());
     db.reclaim_space().await.expect("reclaim");
     let mut bytes = 0;
-    for table in ["ts_series", "ts_head", "ts_chunks"] {
+    for table in ["ts_series", "ts_head", "ts_blocks", "ts_chunks"] {
         let size = db.tables_size(&[table]).await.expect("size");
         eprintln!(
             "  {backend} {table}: {:.3} B/sample",
@@ -121,12 +121,120 @@ pub(crate) async fn run_pilot(
     Outcome {
         backend,
         store: format!("pilot ({codec:?})").to_lowercase(),
+        group: 1,
         samples,
         bytes,
         ingest,
         query_p50,
         query_p95,
         points,
+    }
+}
+
+/// Ingest only, with the batches of every node for the same time block
+/// stored by one `write_batches` call (one commit).
+pub(crate) async fn ingest_pilot_grouped(
+    backend: &'static str,
+    db: Database,
+    data: &[SeriesData],
+    cfg: &Config,
+    end: i64,
+) -> Outcome {
+    let options = TimeseriesOptions {
+        auto_compact_samples: env_or(
+            "PILOT_BENCH_COMPACT_EVERY",
+            TimeseriesOptions::default().auto_compact_samples,
+        ),
+        ..TimeseriesOptions::default()
+    };
+    let store = TimeseriesStore::open(db.clone(), options.clone())
+        .await
+        .expect("open store");
+    let mut ingest = Duration::ZERO;
+    let mut samples = 0;
+    for group in grouped(batches(data, cfg)) {
+        let group: Vec<MetricBatch> = group
+            .iter()
+            .map(|(series, from)| metric_batch(series, *from, cfg.batch))
+            .collect();
+        samples += group.iter().map(|b| b.samples.len()).sum::<usize>();
+        let t = Instant::now();
+        store.write_batches(&group).await.expect("write_batches");
+        ingest += t.elapsed();
+    }
+    let t = Instant::now();
+    store
+        .compact_at(end + options.window_ms + options.grace_ms)
+        .await
+        .expect("compact");
+    ingest += t.elapsed();
+    db.close().await;
+    ingest_outcome(backend, "pilot (pco)", data.len() / 5, samples, ingest)
+}
+
+/// The naive schema with the same grouping: one transaction for the
+/// batches of every node for the same time block.
+pub(crate) async fn ingest_naive_grouped(
+    backend: &'static str,
+    naive: Naive,
+    data: &[SeriesData],
+    cfg: &Config,
+) -> Outcome {
+    let tables: Vec<String> = data[..5].iter().map(|s| s.name.clone()).collect();
+    naive.create_tables(&tables).await;
+    let mut ingest = Duration::ZERO;
+    let mut samples = 0;
+    for group in grouped(batches(data, cfg)) {
+        let mut rows = Vec::new();
+        for (series, from) in &group {
+            let to = (from + cfg.batch).min(series[0].ts.len());
+            for i in *from..to {
+                for s in series {
+                    let table = tables.iter().position(|t| *t == s.name).expect("table");
+                    rows.push((table, s.ts[i], s.node.as_str(), s.values[i]));
+                }
+            }
+        }
+        samples += rows.len();
+        let t = Instant::now();
+        naive.insert(&tables, &rows).await;
+        ingest += t.elapsed();
+    }
+    naive.close().await;
+    ingest_outcome(backend, NAIVE_BULK, data.len() / 5, samples, ingest)
+}
+
+/// Batches of the same time block (one per node) together.
+fn grouped<'a>(
+    batches: Vec<(Vec<&'a SeriesData>, usize)>,
+) -> Vec<Vec<(Vec<&'a SeriesData>, usize)>> {
+    let mut out: Vec<Vec<(Vec<&SeriesData>, usize)>> = Vec::new();
+    for b in batches {
+        match out.last_mut() {
+            Some(group) if group[0].1 == b.1 => group.push(b),
+            _ => out.push(vec![b]),
+        }
+    }
+    out
+}
+
+fn ingest_outcome(
+    backend: &'static str,
+    store: &str,
+    group: usize,
+    samples: usize,
+    ingest: Duration,
+) -> Outcome {
+    Outcome {
+        backend,
+        store: store.into(),
+        group,
+        samples,
+        bytes: 0,
+        ingest,
+        query_p50: Duration::ZERO,
+        query_p95: Duration::ZERO,
+        points: 0,
     }
 }
 
@@ -185,6 +293,7 @@ pub(crate) async fn run_naive(
         Outcome {
             backend,
             store: NAIVE_BULK.into(),
+            group: 1,
             samples,
             bytes,
             ingest,
@@ -195,6 +304,7 @@ pub(crate) async fn run_naive(
         Outcome {
             backend,
             store: NAIVE_ROWS.into(),
+            group: 1,
             samples: row_samples,
             bytes: 0,
             ingest: row_ingest,

@@ -1,27 +1,27 @@
-//! Compaction: closed windows move from the head into compressed raw chunks
-//! and rollup tier chunks in one transaction; then retention runs.
+//! Compaction: closed windows move from the head into blocks and rollup tier
+//! chunks in one transaction; then retention runs.
 
 use std::collections::{BTreeMap, HashMap};
 
 use super::TimeseriesStore;
-use super::head;
 use super::merge::{MergeInput, MergeOutput, merge};
 use super::rollup::align;
-use crate::db::{now_ms, on_pool};
+use crate::db::{Pool, now_ms, on_pool, toast_join};
 use crate::error::{DbContext, Error, Result};
 
 /// What one compaction did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CompactionReport {
-    /// Samples moved from the head into chunks.
+    /// Samples moved from the head into blocks.
     pub samples: usize,
-    /// Raw chunks written (new or merged with late samples).
+    /// Raw block rows written (one per node and window, more for nodes with
+    /// many series), new or merged with late samples.
     pub raw_chunks: usize,
     /// Rollup chunks written.
     pub tier_chunks: usize,
     /// Samples dropped because their window was already past raw retention.
     pub dropped_expired: usize,
-    /// Chunk rows deleted by retention.
+    /// Block and chunk rows deleted by retention.
     pub chunks_expired: u64,
 }
 
@@ -29,18 +29,41 @@ pub struct CompactionReport {
 struct ChunkRow {
     series_id: i64,
     start_ms: i64,
+    end_ms: i64,
     payload: Vec<u8>,
+    tail: Vec<u8>,
 }
 
-const UPSERT_CHUNK: &str = "INSERT INTO ts_chunks (series_id, tier, start_ms, end_ms, points, payload) \
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (series_id, tier, start_ms) DO UPDATE SET \
-     end_ms = excluded.end_ms, points = excluded.points, payload = excluded.payload";
-const SELECT_CHUNKS: &str = "SELECT series_id, start_ms, payload FROM ts_chunks \
-     WHERE tier = $1 AND start_ms >= $2 AND start_ms <= $3";
+#[derive(sqlx::FromRow)]
+struct BlockRow {
+    start_ms: i64,
+    payload: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+const UPSERT_CHUNK: &str = "INSERT INTO ts_chunks \
+     (series_id, tier, start_ms, end_ms, points, payload, tail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (series_id, tier, start_ms) DO UPDATE SET \
+     end_ms = excluded.end_ms, points = excluded.points, payload = excluded.payload, \
+     tail = excluded.tail";
+const SELECT_CHUNKS: &str = "SELECT series_id, start_ms, end_ms, payload, tail FROM ts_chunks \
+     WHERE tier = $1 AND start_ms >= $2 AND start_ms <= $3 AND end_ms > $4";
+const SELECT_BLOCKS: &str = "SELECT start_ms, payload, tail FROM ts_blocks \
+     WHERE node = $1 AND start_ms >= $2 AND start_ms <= $3";
 const DELETE_CHUNK: &str =
     "DELETE FROM ts_chunks WHERE series_id = $1 AND tier = $2 AND start_ms = $3";
-const INSERT_HEAD: &str =
-    "INSERT INTO ts_head (min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4) RETURNING id";
+const DELETE_BLOCKS: &str = "DELETE FROM ts_blocks WHERE node = $1 AND start_ms = $2";
+const INSERT_BLOCK: &str = "INSERT INTO ts_blocks \
+     (node, start_ms, first_series, last_series, end_ms, samples, payload, tail) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+const SAVE_LATEST: &str = "UPDATE ts_series SET last_ms = $2, last_bits = $3 WHERE id = $1";
+
+/// PostgreSQL: bytes of deleted or replaced rows after which compaction runs
+/// `VACUUM`, so that the next writes reuse the space instead of growing the
+/// tables (autovacuum may wait much longer during a backfill).
+const VACUUM_AFTER_BYTES: u64 = 4 << 20;
+/// About what a sample takes in a head row.
+const HEAD_BYTES: u64 = 11;
 
 impl TimeseriesStore {
     /// Compacts every window closed at the current time and applies retention.
@@ -55,12 +78,20 @@ impl TimeseriesStore {
         self.compact_locked(now, self.horizon(now)).await
     }
 
-    /// Existing chunks of one tier with a start in `[from, to]`, by (series, start).
-    async fn chunks_between(&self, tier_ms: i64, from: i64, to: i64) -> Result<Vec<ChunkRow>> {
+    /// Existing chunks of a tier that overlap `[from, to]`, none of them
+    /// wider than `span`.
+    async fn chunks_between(
+        &self,
+        tier_ms: i64,
+        span: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ChunkRow>> {
         on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_CHUNKS)
             .bind(tier_ms)
-            .bind(from)
+            .bind(from.saturating_sub(span))
             .bind(to)
+            .bind(from)
             .fetch_all(pool)
             .await)
         .db("read chunks to merge")
@@ -68,56 +99,100 @@ impl TimeseriesStore {
 
     /// Compacts the windows that start before `horizon` (at most the
     /// horizon of `now`); the caller holds the writer lock, so nothing else
-    /// changes the head or the chunks meanwhile.
+    /// changes the head or the stored data meanwhile.
     pub(super) async fn compact_locked(&self, now: i64, horizon: i64) -> Result<CompactionReport> {
         let window = self.options.window_ms;
         let horizon = horizon.min(self.horizon(now));
-        let (closed, open, max_row_id) = {
+        let (closed, nodes, latest) = {
             let mut state = self.lock();
             let closed = state.head.closed(horizon);
-            let open = if closed.is_empty() {
-                Vec::new()
-            } else {
-                state.head.open_samples(horizon)
-            };
-            (closed, open, state.head.max_row_id)
+            let mut nodes = HashMap::new();
+            let mut latest = Vec::new();
+            for id in closed.keys() {
+                if let Some(info) = state.registry.get(*id) {
+                    nodes.insert(*id, info.node.clone());
+                }
+                if let Some(&(ts, value)) = state.latest.get(id) {
+                    latest.push((*id, ts, value));
+                }
+            }
+            (closed, nodes, latest)
         };
         let mut plan: BTreeMap<(i64, i64), Vec<(i64, f64)>> = BTreeMap::new();
         for (series, samples) in closed {
-            for s in samples {
-                plan.entry((series, align(s.0, window)))
-                    .or_default()
-                    .push(s);
+            let mut rest = samples.as_slice();
+            while let Some(&(first, _)) = rest.first() {
+                let start = align(first, window);
+                let n = rest.partition_point(|s| s.0 < start + window);
+                plan.insert((series, start), rest[..n].to_vec());
+                rest = &rest[n..];
             }
         }
         let merged = match (
             plan.keys().map(|k| k.1).min(),
             plan.keys().map(|k| k.1).max(),
         ) {
-            (Some(first), Some(last)) => Some(self.merge_windows(plan, first, last, now).await?),
+            (Some(first), Some(last)) => {
+                Some(self.merge_windows(plan, nodes, first, last, now).await?)
+            }
             _ => None,
         };
 
         let mut report = CompactionReport::default();
-        let mut expiries = vec![(0i64, now.saturating_sub(self.options.raw_retention_ms))];
+        let raw_cutoff = now.saturating_sub(self.options.raw_retention_ms);
+        let mut expiries = vec![(0i64, raw_cutoff)];
         expiries.extend(
             self.options
                 .tiers
                 .iter()
                 .map(|t| (t.bucket_ms, now.saturating_sub(t.retention_ms))),
         );
-        let new_row_id = on_pool!(self.db, pool => {
+        let freed = on_pool!(self.db, pool => {
             let mut tx = pool.begin().await.db("begin compaction")?;
-            let mut new_row_id = None;
+            let mut freed = 0u64;
             if let Some(out) = &merged {
-                for w in &out.writes {
+                for (node, start) in &out.replaced {
+                    sqlx::query(DELETE_BLOCKS)
+                        .bind(node)
+                        .bind(start)
+                        .execute(&mut *tx)
+                        .await
+                        .db("replace blocks")?;
+                }
+                for b in &out.blocks {
+                    let (payload, tail) = self.db.toast_split(&b.payload);
+                    sqlx::query(INSERT_BLOCK)
+                        .bind(&b.node)
+                        .bind(b.start_ms)
+                        .bind(b.first_series)
+                        .bind(b.last_series)
+                        .bind(b.end_ms)
+                        .bind(b.samples)
+                        .bind(payload)
+                        .bind(tail)
+                        .execute(&mut *tx)
+                        .await
+                        .db("write block")?;
+                }
+                for &(series, start) in &out.legacy_merged {
+                    sqlx::query(DELETE_CHUNK)
+                        .bind(series)
+                        .bind(0i64)
+                        .bind(start)
+                        .execute(&mut *tx)
+                        .await
+                        .db("remove merged raw chunk")?;
+                }
+                for w in &out.tier_writes {
+                    let (payload, tail) = self.db.toast_split(&w.payload);
                     sqlx::query(UPSERT_CHUNK)
                         .bind(w.series)
                         .bind(w.tier_ms)
                         .bind(w.start_ms)
                         .bind(w.end_ms)
                         .bind(w.points)
-                        .bind(&w.payload)
+                        .bind(payload)
+                        .bind(tail)
                         .execute(&mut *tx)
                         .await
                         .db("write chunk")?;
@@ -131,23 +206,30 @@ impl TimeseriesStore {
                         .await
                         .db("remove empty rollup chunk")?;
                 }
-                sqlx::query("DELETE FROM ts_head WHERE id <= $1")
-                    .bind(max_row_id)
+                // Head rows hold one window each: those before the horizon
+                // hold exactly the samples just compacted.
+                freed += out.replaced_bytes + (out.samples + out.dropped) as u64 * HEAD_BYTES;
+                sqlx::query("DELETE FROM ts_head WHERE max_ts < $1")
+                    .bind(horizon)
                     .execute(&mut *tx)
                     .await
                     .db("remove compacted head rows")?;
-                if !open.is_empty() {
-                    let (id,): (i64,) = sqlx::query_as(INSERT_HEAD)
-                        .bind(open.iter().map(|s| s.ts).min().unwrap_or(0))
-                        .bind(open.iter().map(|s| s.ts).max().unwrap_or(0))
-                        .bind(open.len() as i64)
-                        .bind(head::encode_batch(&open))
-                        .fetch_one(&mut *tx)
+                for &(series, ts, value) in &latest {
+                    sqlx::query(SAVE_LATEST)
+                        .bind(series)
+                        .bind(ts)
+                        .bind(value.to_bits() as i64)
+                        .execute(&mut *tx)
                         .await
-                        .db("rewrite open head samples")?;
-                    new_row_id = Some(id);
+                        .db("save latest values")?;
                 }
             }
+            report.chunks_expired += sqlx::query("DELETE FROM ts_blocks WHERE end_ms <= $1")
+                .bind(raw_cutoff)
+                .execute(&mut *tx)
+                .await
+                .db("apply retention")?
+                .rows_affected();
             for &(tier_ms, cutoff) in &expiries {
                 report.chunks_expired +=
                     sqlx::query("DELETE FROM ts_chunks WHERE tier = $1 AND end_ms <= $2")
@@ -158,74 +240,141 @@ impl TimeseriesStore {
                         .db("apply retention")?
                         .rows_affected();
             }
-            // Queries see either the head before or the chunks after, never both.
+            // Queries see either the head before or the blocks after, never both.
             let _view = self.view.write().await;
             tx.commit().await.db("commit compaction")?;
             let mut state = self.lock();
             state.compacted_horizon = self.horizon(now);
             if merged.is_some() {
                 state.head.drop_before(horizon, window);
-                if let Some(id) = new_row_id {
-                    state.head.max_row_id = id;
-                }
             }
-            new_row_id
+            freed
         });
         if let Some(out) = merged {
             report.samples = out.samples;
-            report.raw_chunks = out.raw_chunks;
+            report.raw_chunks = out.blocks.len();
             report.tier_chunks = out.tier_chunks;
             report.dropped_expired = out.dropped;
         }
+        self.vacuum_if_needed(freed).await?;
         tracing::debug!(
             samples = report.samples,
-            raw_chunks = report.raw_chunks,
+            blocks = report.raw_chunks,
             tier_chunks = report.tier_chunks,
             dropped = report.dropped_expired,
             expired = report.chunks_expired,
-            head_row = new_row_id,
             "compacted timeseries head"
         );
         Ok(report)
     }
 
-    /// Loads the chunks the plan touches and merges on blocking threads.
+    /// PostgreSQL keeps deleted and replaced rows until `VACUUM`; once
+    /// enough piled up, vacuum the timeseries tables so that later writes
+    /// reuse the space.
+    async fn vacuum_if_needed(&self, freed: u64) -> Result<()> {
+        let Pool::Postgres(pool) = self.db.pool() else {
+            return Ok(());
+        };
+        let due = {
+            let mut state = self.lock();
+            state.freed_bytes += freed;
+            state.freed_bytes >= VACUUM_AFTER_BYTES
+        };
+        if due {
+            sqlx::query("VACUUM ts_head, ts_blocks, ts_chunks")
+                .execute(pool)
+                .await
+                .db("vacuum timeseries tables")?;
+            self.lock().freed_bytes = 0;
+        }
+        Ok(())
+    }
+
+    /// Loads what the plan touches and merges on blocking threads.
     async fn merge_windows(
         &self,
         plan: BTreeMap<(i64, i64), Vec<(i64, f64)>>,
+        nodes: HashMap<i64, String>,
         first: i64,
         last: i64,
         now: i64,
     ) -> Result<MergeOutput> {
-        let mut raw = HashMap::new();
-        for row in self.chunks_between(0, first, last).await? {
-            if plan.contains_key(&(row.series_id, row.start_ms)) {
-                raw.insert((row.series_id, row.start_ms), row.payload);
+        let mut windows: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+        for (series, start) in plan.keys() {
+            if let Some(node) = nodes.get(series) {
+                windows.entry(node).or_default().push(*start);
+            }
+        }
+        let mut blocks: HashMap<(String, i64), Vec<Vec<u8>>> = HashMap::new();
+        for (node, starts) in &windows {
+            let (lo, hi) = (starts.iter().min(), starts.iter().max());
+            let (Some(&lo), Some(&hi)) = (lo, hi) else {
+                continue;
+            };
+            let rows = on_pool!(self.db, pool => sqlx::query_as::<_, BlockRow>(SELECT_BLOCKS)
+                .bind(*node)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(pool)
+                .await)
+            .db("read blocks to merge")?;
+            for row in rows {
+                if starts.contains(&row.start_ms) {
+                    blocks
+                        .entry((node.to_string(), row.start_ms))
+                        .or_default()
+                        .push(toast_join(row.payload, row.tail));
+                }
+            }
+        }
+        let mut legacy = HashMap::new();
+        if self.lock().legacy_raw {
+            let window = self.options.window_ms;
+            for row in self.chunks_between(0, window, first, last).await? {
+                if plan.contains_key(&(row.series_id, row.start_ms)) {
+                    legacy.insert(
+                        (row.series_id, row.start_ms),
+                        toast_join(row.payload, row.tail),
+                    );
+                }
             }
         }
         let mut tiers = HashMap::new();
         for tier in &self.options.tiers {
-            let span = self.options.tier_span(tier);
+            let span = self.options.widest_tier_span(tier);
             let rows = self
-                .chunks_between(tier.bucket_ms, align(first, span), align(last, span))
+                .chunks_between(tier.bucket_ms, span, first, last)
                 .await?;
             for row in rows {
-                tiers.insert((row.series_id, tier.bucket_ms, row.start_ms), row.payload);
+                if nodes.contains_key(&row.series_id) {
+                    let payload = toast_join(row.payload, row.tail);
+                    let key = (row.series_id, tier.bucket_ms, row.start_ms);
+                    tiers.insert(key, (row.end_ms, payload));
+                }
             }
         }
+        let replaced_bytes: usize = blocks.values().flatten().map(Vec::len).sum::<usize>()
+            + legacy.values().map(Vec::len).sum::<usize>()
+            + tiers.values().map(|t| t.1.len()).sum::<usize>();
         let input = MergeInput {
             plan,
-            raw,
+            nodes,
+            blocks,
+            legacy,
             tiers,
             options: self.options.clone(),
             now,
         };
-        match tokio::task::spawn_blocking(move || merge(&input)).await {
-            Ok(result) => result,
+        let mut out = match tokio::task::spawn_blocking(move || merge(&input)).await {
+            Ok(result) => result?,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(Error::Shutdown {
-                action: "timeseries compaction",
-            }),
-        }
+            Err(_) => {
+                return Err(Error::Shutdown {
+                    action: "timeseries compaction",
+                });
+            }
+        };
+        out.replaced_bytes = replaced_bytes as u64;
+        Ok(out)
     }
 }

@@ -1,14 +1,18 @@
-//! The head: samples of windows not compacted yet. Every accepted batch is
-//! one `ts_head` row (durable before the write returns); this module encodes
-//! those rows and keeps their samples in memory for queries and compaction.
+//! The head: samples of windows not compacted yet. Every write stores its
+//! samples as one `ts_head` row per window they fall in (durable before the
+//! write returns), so that compaction removes whole rows; this module
+//! encodes those rows and keeps their samples in memory for queries and
+//! compaction.
 //!
 //! Order and duplicates: samples may arrive in any order. For one series and
 //! one timestamp the sample written last wins (a later batch, or a later
 //! position in the same batch).
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use super::codec::varint::{Cursor, put_u64, unzigzag, zigzag};
+use super::idmap::IdMap;
 use super::rollup::align;
 
 /// Format version of head payloads.
@@ -70,6 +74,21 @@ pub(crate) fn decode_batch(bytes: &[u8]) -> Result<Vec<HeadSample>, String> {
     Ok(out)
 }
 
+/// The samples grouped by window, each group in the order given (one
+/// borrowed group when they all fall in one window, the usual case).
+pub(crate) fn by_window(samples: &[HeadSample], window_ms: i64) -> Vec<Cow<'_, [HeadSample]>> {
+    let min = samples.iter().map(|s| s.ts).min().unwrap_or(0);
+    let max = samples.iter().map(|s| s.ts).max().unwrap_or(0);
+    if align(min, window_ms) == align(max, window_ms) {
+        return vec![Cow::Borrowed(samples)];
+    }
+    let mut groups: BTreeMap<i64, Vec<HeadSample>> = BTreeMap::new();
+    for s in samples {
+        groups.entry(align(s.ts, window_ms)).or_default().push(*s);
+    }
+    groups.into_values().map(Cow::Owned).collect()
+}
+
 /// Sorts by timestamp and keeps, for equal timestamps, the sample that came last.
 pub(crate) fn normalize(samples: &mut Vec<(i64, f64)>) {
     samples.sort_by_key(|s| s.0); // stable: arrival order among equal timestamps
@@ -103,26 +122,42 @@ impl SeriesHead {
 /// The head's samples in memory, per series.
 #[derive(Debug, Default)]
 pub(crate) struct Head {
-    series: HashMap<i64, SeriesHead>,
+    series: IdMap<SeriesHead>,
     /// Samples per window start (duplicates counted), to know cheaply how
     /// much a compaction would take.
     windows: BTreeMap<i64, usize>,
-    /// Highest `ts_head` row id whose samples are in memory.
-    pub max_row_id: i64,
 }
 
 impl Head {
     /// Adds a sample.
     pub fn push(&mut self, s: HeadSample, window_ms: i64) {
-        let head = self.series.entry(s.series).or_insert_with(|| SeriesHead {
-            samples: Vec::new(),
-            clean: true,
-        });
-        if head.samples.last().is_some_and(|last| last.0 >= s.ts) {
-            head.clean = false;
+        self.push_all(std::slice::from_ref(&s), window_ms);
+    }
+
+    /// Adds samples, in order.
+    pub fn push_all(&mut self, samples: &[HeadSample], window_ms: i64) {
+        // Samples of one write mostly fall in one window: count runs.
+        let mut run = (i64::MIN, 0usize);
+        for s in samples {
+            let head = self.series.entry(s.series).or_insert_with(|| SeriesHead {
+                samples: Vec::new(),
+                clean: true,
+            });
+            if head.samples.last().is_some_and(|last| last.0 >= s.ts) {
+                head.clean = false;
+            }
+            head.samples.push((s.ts, s.value));
+            if run.1 == 0 || s.ts < run.0 || s.ts - run.0 >= window_ms {
+                if run.1 > 0 {
+                    *self.windows.entry(run.0).or_default() += run.1;
+                }
+                run = (align(s.ts, window_ms), 0);
+            }
+            run.1 += 1;
         }
-        head.samples.push((s.ts, s.value));
-        *self.windows.entry(align(s.ts, window_ms)).or_default() += 1;
+        if run.1 > 0 {
+            *self.windows.entry(run.0).or_default() += run.1;
+        }
     }
 
     /// Number of samples (before removing duplicates).
@@ -169,16 +204,14 @@ impl Head {
         out
     }
 
-    /// The samples at or after `horizon`, as they would be rewritten to a new head row.
-    pub fn open_samples(&mut self, horizon: i64) -> Vec<HeadSample> {
-        let mut out = Vec::new();
+    /// Every sample, by series, sorted and resolved.
+    pub fn all(&mut self) -> Vec<HeadSample> {
+        let mut out = Vec::with_capacity(self.len());
         let mut ids: Vec<i64> = self.series.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
             if let Some(head) = self.series.get_mut(&id) {
-                let samples = head.normalized();
-                let lo = samples.partition_point(|s| s.0 < horizon);
-                out.extend(samples[lo..].iter().map(|&(ts, value)| HeadSample {
+                out.extend(head.normalized().iter().map(|&(ts, value)| HeadSample {
                     series: id,
                     ts,
                     value,
@@ -272,10 +305,25 @@ mod tests {
         assert_eq!(head.closed_len(200), 3);
         let closed = head.closed(200);
         assert_eq!(closed[&7].len(), 3);
-        let open = head.open_samples(200);
-        assert_eq!(open.len(), 1);
         head.drop_before(200, 100);
         assert_eq!(head.len(), 1);
         assert_eq!(head.closed_len(1000), 1);
+    }
+
+    #[test]
+    fn batches_split_by_window_in_order() {
+        let s = |ts| HeadSample {
+            series: 1,
+            ts,
+            value: ts as f64,
+        };
+        let one = [s(5), s(50), s(7)];
+        assert!(matches!(by_window(&one, 100)[..], [Cow::Borrowed(_)]));
+        let many = [s(150), s(5), s(120), s(-3), s(7)];
+        let groups: Vec<Vec<i64>> = by_window(&many, 100)
+            .iter()
+            .map(|g| g.iter().map(|s| s.ts).collect())
+            .collect();
+        assert_eq!(groups, [vec![-3], vec![5, 7], vec![150, 120]]);
     }
 }

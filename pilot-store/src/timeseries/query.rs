@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::codec;
+use super::codec::block::Block;
 use super::head::normalize;
 use super::rollup::{Bucket, align, bucketize};
 use super::series::{SeriesInfo, SeriesSelector};
 use super::{Tier, TimeseriesStore};
-use crate::db::on_pool;
+use crate::db::{on_pool, toast_join};
 use crate::error::{DbContext, Error, Result};
 
 /// How the samples of one step are combined. NaN samples are skipped; a step
@@ -122,10 +123,26 @@ pub struct LatestValue {
 struct ChunkRow {
     start_ms: i64,
     payload: Vec<u8>,
+    tail: Vec<u8>,
 }
 
-const SELECT_RANGE: &str = "SELECT start_ms, payload FROM ts_chunks \
-     WHERE series_id = $1 AND tier = $2 AND start_ms < $3 AND start_ms > $4 ORDER BY start_ms";
+impl ChunkRow {
+    /// The row with its whole payload in `payload`.
+    fn joined(self) -> Self {
+        ChunkRow {
+            start_ms: self.start_ms,
+            payload: toast_join(self.payload, self.tail),
+            tail: Vec::new(),
+        }
+    }
+}
+
+const SELECT_RANGE: &str = "SELECT start_ms, payload, tail FROM ts_chunks \
+     WHERE series_id = $1 AND tier = $2 AND start_ms < $3 AND start_ms > $4 AND end_ms > $5 \
+     ORDER BY start_ms";
+const SELECT_BLOCKS: &str = "SELECT start_ms, payload, tail FROM ts_blocks \
+     WHERE node = $1 AND start_ms < $2 AND start_ms > $3 \
+     AND first_series <= $4 AND last_series >= $4 ORDER BY start_ms";
 
 impl TimeseriesStore {
     /// Runs a query; one entry per selected series, by series id.
@@ -146,7 +163,7 @@ impl TimeseriesStore {
                 (0, Vec::new())
             } else if q.step_ms == 0 {
                 let raw = self
-                    .raw_samples(series.id, q.start_ms, q.end_ms, head)
+                    .raw_samples(&series, q.start_ms, q.end_ms, head)
                     .await?;
                 let points = raw
                     .into_iter()
@@ -163,7 +180,7 @@ impl TimeseriesStore {
                 (tier.bucket_ms, fold(buckets, q))
             } else {
                 let raw = self
-                    .raw_samples(series.id, q.start_ms, q.end_ms, head)
+                    .raw_samples(&series, q.start_ms, q.end_ms, head)
                     .await?;
                 let (ts, vs): (Vec<i64>, Vec<f64>) = raw.into_iter().unzip();
                 (q.step_ms, fold(bucketize(&ts, &vs, q.step_ms), q))
@@ -190,33 +207,57 @@ impl TimeseriesStore {
             .copied()
     }
 
-    /// Raw samples of a series in `[from, to)` from chunks and the head; the
-    /// head wins on equal timestamps (it holds the later writes).
+    /// Raw samples of a series in `[from, to)` from blocks (and raw chunks
+    /// of an earlier version) and the head; the head wins on equal
+    /// timestamps (it holds the later writes).
     async fn raw_samples(
         &self,
-        series: i64,
+        series: &SeriesInfo,
         from: i64,
         to: i64,
         head: Vec<(i64, f64)>,
     ) -> Result<Vec<(i64, f64)>> {
-        let rows = self
-            .chunk_rows(series, 0, self.options.window_ms, from, to)
-            .await?;
+        let window = self.options.window_ms;
         let mut out = Vec::new();
+        if self.lock().legacy_raw {
+            for row in self.chunk_rows(series.id, 0, window, from, to).await? {
+                let raw =
+                    codec::decode_raw(&row.payload).map_err(|reason| Error::CorruptChunk {
+                        series: series.id,
+                        tier_ms: 0,
+                        start_ms: row.start_ms,
+                        reason,
+                    })?;
+                out.extend(raw.ts.into_iter().zip(raw.values));
+            }
+        }
+        let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_BLOCKS)
+            .bind(&series.node)
+            .bind(to)
+            .bind(from.saturating_sub(window))
+            .bind(series.id)
+            .fetch_all(pool)
+            .await)
+        .db("read blocks")?;
+        let rows = rows.into_iter().map(ChunkRow::joined);
+        let legacy_len = out.len();
         for row in rows {
-            let raw = codec::decode_raw(&row.payload).map_err(|reason| Error::CorruptChunk {
-                series,
-                tier_ms: 0,
+            let corrupt = |reason| Error::CorruptBlock {
+                node: series.node.clone(),
                 start_ms: row.start_ms,
                 reason,
-            })?;
-            out.extend(
-                raw.ts
-                    .into_iter()
-                    .zip(raw.values)
-                    .filter(|s| s.0 >= from && s.0 < to),
-            );
+            };
+            let block = Block::parse(&row.payload).map_err(corrupt)?;
+            if let Some(raw) = block.read(series.id) {
+                let raw = raw.map_err(corrupt)?;
+                out.extend(raw.ts.into_iter().zip(raw.values));
+            }
         }
+        if legacy_len > 0 {
+            // Blocks hold the later writes of a window that has both.
+            normalize(&mut out);
+        }
+        out.retain(|s| s.0 >= from && s.0 < to);
         if !head.is_empty() {
             let sorted_apart = match (out.last(), head.first()) {
                 (Some(last), Some(first)) => last.0 < first.0,
@@ -232,7 +273,7 @@ impl TimeseriesStore {
 
     /// Rollup buckets of a tier whose start lies in the query range.
     async fn tier_buckets(&self, series: i64, tier: &Tier, q: &RangeQuery) -> Result<Vec<Bucket>> {
-        let span = self.options.tier_span(tier);
+        let span = self.options.widest_tier_span(tier);
         let rows = self
             .chunk_rows(series, tier.bucket_ms, span, q.start_ms, q.end_ms)
             .await?;
@@ -254,6 +295,7 @@ impl TimeseriesStore {
         Ok(out)
     }
 
+    /// Chunks of a tier that overlap `[from, to)`, none of them wider than `span`.
     async fn chunk_rows(
         &self,
         series: i64,
@@ -262,14 +304,16 @@ impl TimeseriesStore {
         from: i64,
         to: i64,
     ) -> Result<Vec<ChunkRow>> {
-        on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_RANGE)
+        let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_RANGE)
             .bind(series)
             .bind(tier_ms)
             .bind(to)
             .bind(from.saturating_sub(span))
+            .bind(from)
             .fetch_all(pool)
             .await)
-        .db("read chunks")
+        .db("read chunks")?;
+        Ok(rows.into_iter().map(ChunkRow::joined).collect())
     }
 }
 

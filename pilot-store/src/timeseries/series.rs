@@ -2,10 +2,12 @@
 //! registry that maps samples to series ids without allocating.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasherDefault, DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+use super::idmap::{IdHasher, IdMap};
 
 /// One series: a metric on a node with a set of labels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,8 +84,9 @@ pub(crate) fn labels_text(labels: &BTreeMap<String, String>) -> String {
 /// Every known series, by id and by identity.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    by_id: HashMap<i64, Arc<SeriesInfo>>,
-    by_hash: HashMap<u64, Vec<i64>>,
+    by_id: IdMap<Arc<SeriesInfo>>,
+    /// Keyed by [`identity_hash`], already a hash.
+    by_hash: HashMap<u64, Vec<i64>, BuildHasherDefault<IdHasher>>,
 }
 
 impl Registry {
@@ -95,6 +98,11 @@ impl Registry {
                 .get(id)
                 .is_some_and(|s| s.node == node && s.name == name && s.labels == *labels)
         })
+    }
+
+    /// A series by id.
+    pub fn get(&self, id: i64) -> Option<&SeriesInfo> {
+        self.by_id.get(&id).map(|s| &**s)
     }
 
     /// Adds a series.

@@ -1,9 +1,13 @@
-//! Encodings of closed windows: raw chunks (timestamps and values) and rollup
-//! chunks (bucket start, min, max, sum, count), in one of two codecs.
+//! Encodings of closed windows: raw samples (timestamps and values), rollup
+//! chunks (bucket start, min, max, sum, count) and blocks (the raw samples of
+//! several series of one node, see [`block`]), in one of two codecs.
 //!
-//! The first byte of every payload names its codec, so chunks written with
-//! one codec stay readable after the default changes.
+//! The first byte of every payload names its format, and every column its
+//! encoding, so data written with one codec, or by an earlier version, stays
+//! readable after the default changes.
 
+pub(crate) mod block;
+mod columns;
 mod gorilla;
 mod pco;
 pub(crate) mod varint;
@@ -19,14 +23,19 @@ pub enum ChunkCodec {
     /// Delta-of-delta timestamps and XOR floats (Gorilla).
     Gorilla,
     /// The `pco` crate (numeric compression with automatic delta, float
-    /// multiplier and quantisation detection) at level 6; the default, see
-    /// the [module docs](crate::timeseries#codec) for the measurements.
+    /// multiplier and quantisation detection) at level 6, with decimal
+    /// values stored as integers; the default, see the
+    /// [module docs](crate::timeseries#codec) for the measurements.
     #[default]
     Pco,
 }
 
+/// Earlier format: one Gorilla bit stream (count, timestamps, values).
 const TAG_GORILLA: u8 = 1;
+/// Earlier format: length-prefixed pco columns.
 const TAG_PCO: u8 = 2;
+/// Self-describing columns (see `columns`).
+const TAG_COLUMNS: u8 = 3;
 
 /// Samples of one series in one window, sorted by timestamp.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -38,7 +47,8 @@ pub(crate) struct RawColumns {
 }
 
 /// Encodes samples (sorted by time, no duplicate timestamps) the way the
-/// store encodes a raw chunk; for measurements and tools.
+/// store encodes the samples of one series in a block; for measurements and
+/// tools.
 pub fn encode_samples(codec: ChunkCodec, ts: &[i64], values: &[f64]) -> crate::Result<Vec<u8>> {
     if ts.len() != values.len() {
         return Err(crate::Error::invalid(
@@ -49,7 +59,8 @@ pub fn encode_samples(codec: ChunkCodec, ts: &[i64], values: &[f64]) -> crate::R
     encode_raw(codec, ts, values).map_err(|reason| crate::Error::invalid("samples", reason))
 }
 
-/// Decodes a payload written by [`encode_samples`] (or a raw chunk of the store).
+/// Decodes a payload written by [`encode_samples`] (or a raw chunk of an
+/// earlier version of the store).
 pub fn decode_samples(payload: &[u8]) -> crate::Result<(Vec<i64>, Vec<f64>)> {
     let raw =
         decode_raw(payload).map_err(|reason| crate::Error::invalid("chunk payload", reason))?;
@@ -58,26 +69,13 @@ pub fn decode_samples(payload: &[u8]) -> crate::Result<(Vec<i64>, Vec<f64>)> {
 
 /// Encodes raw samples.
 pub(crate) fn encode_raw(codec: ChunkCodec, ts: &[i64], values: &[f64]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    match codec {
-        ChunkCodec::Gorilla => {
-            out.push(TAG_GORILLA);
-            varint::put_u64(&mut out, ts.len() as u64);
-            let mut w = gorilla::BitWriter::default();
-            gorilla::put_ints(&mut w, ts);
-            gorilla::put_floats(&mut w, values);
-            out.extend_from_slice(&w.finish());
-        }
-        ChunkCodec::Pco => {
-            out.push(TAG_PCO);
-            pco::put_column(&mut out, ts)?;
-            pco::put_column(&mut out, values)?;
-        }
-    }
+    let mut out = vec![TAG_COLUMNS];
+    columns::put_ints(&mut out, codec, ts)?;
+    columns::put_floats(&mut out, codec, values)?;
     Ok(out)
 }
 
-/// Decodes raw samples of either codec.
+/// Decodes raw samples of any format.
 pub(crate) fn decode_raw(bytes: &[u8]) -> Result<RawColumns, String> {
     let mut c = varint::Cursor::new(bytes);
     let raw = match c.u8()? {
@@ -92,6 +90,10 @@ pub(crate) fn decode_raw(bytes: &[u8]) -> Result<RawColumns, String> {
         TAG_PCO => RawColumns {
             ts: pco::get_column(&mut c)?,
             values: pco::get_column(&mut c)?,
+        },
+        TAG_COLUMNS => RawColumns {
+            ts: columns::get_ints(&mut c)?,
+            values: columns::get_floats(&mut c)?,
         },
         tag => return Err(format!("unknown codec tag {tag}")),
     };
@@ -108,32 +110,16 @@ pub(crate) fn encode_rollup(codec: ChunkCodec, buckets: &[Bucket]) -> Result<Vec
     let mins: Vec<f64> = buckets.iter().map(|b| b.min).collect();
     let maxs: Vec<f64> = buckets.iter().map(|b| b.max).collect();
     let sums: Vec<f64> = buckets.iter().map(|b| b.sum).collect();
-    let mut out = Vec::new();
-    match codec {
-        ChunkCodec::Gorilla => {
-            out.push(TAG_GORILLA);
-            varint::put_u64(&mut out, buckets.len() as u64);
-            let mut w = gorilla::BitWriter::default();
-            gorilla::put_ints(&mut w, &starts);
-            gorilla::put_ints(&mut w, &counts);
-            for column in [&mins, &maxs, &sums] {
-                gorilla::put_floats(&mut w, column);
-            }
-            out.extend_from_slice(&w.finish());
-        }
-        ChunkCodec::Pco => {
-            out.push(TAG_PCO);
-            pco::put_column(&mut out, &starts)?;
-            pco::put_column(&mut out, &counts)?;
-            for column in [&mins, &maxs, &sums] {
-                pco::put_column(&mut out, column)?;
-            }
-        }
+    let mut out = vec![TAG_COLUMNS];
+    columns::put_ints(&mut out, codec, &starts)?;
+    columns::put_ints(&mut out, codec, &counts)?;
+    for column in [&mins, &maxs, &sums] {
+        columns::put_floats(&mut out, codec, column)?;
     }
     Ok(out)
 }
 
-/// Decodes rollup buckets of either codec.
+/// Decodes rollup buckets of any format.
 pub(crate) fn decode_rollup(bytes: &[u8]) -> Result<Vec<Bucket>, String> {
     let mut c = varint::Cursor::new(bytes);
     let (starts, counts, mins, maxs, sums) = match c.u8()? {
@@ -155,6 +141,13 @@ pub(crate) fn decode_rollup(bytes: &[u8]) -> Result<Vec<Bucket>, String> {
             pco::get_column::<f64>(&mut c)?,
             pco::get_column::<f64>(&mut c)?,
         ),
+        TAG_COLUMNS => (
+            columns::get_ints(&mut c)?,
+            columns::get_ints(&mut c)?,
+            columns::get_floats(&mut c)?,
+            columns::get_floats(&mut c)?,
+            columns::get_floats(&mut c)?,
+        ),
         tag => return Err(format!("unknown codec tag {tag}")),
     };
     let n = starts.len();
@@ -175,9 +168,9 @@ pub(crate) fn decode_rollup(bytes: &[u8]) -> Result<Vec<Bucket>, String> {
         .collect())
 }
 
-/// The value count and bit stream of a Gorilla payload; the count is checked
-/// against the stream length (every value takes at least one bit) so that a
-/// corrupt count cannot request a huge allocation.
+/// The value count and bit stream of an earlier Gorilla payload; the count
+/// is checked against the stream length (every value takes at least one
+/// bit) so that a corrupt count cannot request a huge allocation.
 fn gorilla_header<'a>(c: &mut varint::Cursor<'a>) -> Result<(usize, &'a [u8]), String> {
     let n = c.len()?;
     let rest = c.rest();
@@ -208,15 +201,45 @@ mod tests {
         RawColumns { ts, values }
     }
 
+    fn bits(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|f| f.to_bits()).collect()
+    }
+
     #[test]
     fn both_codecs_round_trip_bit_exact() {
         let raw = sample();
         for codec in [ChunkCodec::Gorilla, ChunkCodec::Pco] {
             let back = decode_raw(&encode_raw(codec, &raw.ts, &raw.values).unwrap()).unwrap();
             assert_eq!(back.ts, raw.ts, "{codec:?}");
-            let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&back.values), bits(&raw.values), "{codec:?}");
         }
+    }
+
+    #[test]
+    fn earlier_formats_stay_readable() {
+        let raw = sample();
+        let mut w = gorilla::BitWriter::default();
+        gorilla::put_ints(&mut w, &raw.ts);
+        gorilla::put_floats(&mut w, &raw.values);
+        let mut old_gorilla = vec![TAG_GORILLA];
+        varint::put_u64(&mut old_gorilla, raw.ts.len() as u64);
+        old_gorilla.extend_from_slice(&w.finish());
+        let mut old_pco = vec![TAG_PCO];
+        pco::put_column(&mut old_pco, &raw.ts).unwrap();
+        pco::put_column(&mut old_pco, &raw.values).unwrap();
+        for payload in [old_gorilla, old_pco] {
+            let back = decode_raw(&payload).unwrap();
+            assert_eq!(back.ts, raw.ts);
+            assert_eq!(bits(&back.values), bits(&raw.values));
+        }
+        let buckets = [Bucket::of(0, 1.5), Bucket::of(60_000, -2.0)];
+        let mut old_rollup = vec![TAG_PCO];
+        pco::put_column(&mut old_rollup, &[0i64, 60_000]).unwrap();
+        pco::put_column(&mut old_rollup, &[1i64, 1]).unwrap();
+        for _ in 0..3 {
+            pco::put_column(&mut old_rollup, &[1.5f64, -2.0]).unwrap();
+        }
+        assert_eq!(decode_rollup(&old_rollup).unwrap(), buckets);
     }
 
     #[test]
@@ -227,7 +250,7 @@ mod tests {
                 count: 6,
                 min: i as f64,
                 max: i as f64 + 2.5,
-                sum: i as f64 * 6.0 + 1.0,
+                sum: i as f64 * 6.0 + 1.0 / 3.0,
             })
             .collect();
         for codec in [ChunkCodec::Gorilla, ChunkCodec::Pco] {
@@ -243,6 +266,7 @@ mod tests {
             &[9u8][..],
             &[TAG_PCO, 200, 1][..],
             &[TAG_GORILLA, 5, 1][..],
+            &[TAG_COLUMNS, 2, 1][..],
         ] {
             assert!(decode_raw(bytes).is_err());
             assert!(decode_rollup(bytes).is_err());

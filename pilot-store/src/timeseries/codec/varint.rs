@@ -80,6 +80,11 @@ impl<'a> Cursor<'a> {
         Ok(out)
     }
 
+    /// Every byte not read yet, without reading them.
+    pub fn remaining(&self) -> &'a [u8] {
+        &self.bytes[self.pos..]
+    }
+
     /// Every byte not read yet.
     pub fn rest(&mut self) -> &'a [u8] {
         let out = &self.bytes[self.pos..];

@@ -1,0 +1,171 @@
+//! Opening the store: the series registry, the head replayed into memory,
+//! and the latest value of every series.
+
+use std::sync::Mutex;
+
+use super::head::{self, Head};
+use super::series::SeriesInfo;
+use super::{State, TimeseriesOptions, TimeseriesStore, codec};
+use crate::db::{Database, on_pool, toast_join};
+use crate::error::{DbContext, Error, Result};
+
+#[derive(sqlx::FromRow)]
+struct SeriesRow {
+    id: i64,
+    node: String,
+    name: String,
+    labels: String,
+    last_ms: Option<i64>,
+    last_bits: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HeadRow {
+    id: i64,
+    payload: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LastChunkRow {
+    series_id: i64,
+    start_ms: i64,
+    payload: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+const INSERT_HEAD: &str =
+    "INSERT INTO ts_head (min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4)";
+
+impl TimeseriesStore {
+    /// Opens the store: loads the series and replays the head into memory.
+    pub async fn open(db: Database, options: TimeseriesOptions) -> Result<Self> {
+        options.validate()?;
+        let mut state = State::default();
+        let rows = on_pool!(db, pool => sqlx::query_as::<_, SeriesRow>(
+            "SELECT id, node, name, labels, last_ms, last_bits FROM ts_series",
+        )
+        .fetch_all(pool)
+        .await)
+        .db("load series")?;
+        for row in rows {
+            let labels = crate::ops::from_json("ts_series", &row.id.to_string(), &row.labels)?;
+            if let (Some(ts), Some(bits)) = (row.last_ms, row.last_bits) {
+                state
+                    .latest
+                    .insert(row.id, (ts, f64::from_bits(bits as u64)));
+            }
+            state.registry.insert(SeriesInfo {
+                id: row.id,
+                node: row.node,
+                name: row.name,
+                labels,
+            });
+        }
+        let spanning = load_head(&db, &mut state.head, options.window_ms).await?;
+        if spanning {
+            rewrite_head(&db, &mut state.head, options.window_ms).await?;
+        }
+        let (legacy,): (bool,) = on_pool!(db, pool => sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM ts_chunks WHERE tier = 0)",
+        )
+        .fetch_one(pool)
+        .await)
+        .db("look for raw chunks")?;
+        state.legacy_raw = legacy;
+        if legacy {
+            load_legacy_latest(&db, &mut state).await?;
+        }
+        for id in state.registry.ids() {
+            if let Some(last) = state.head.last(id) {
+                let entry = state.latest.entry(id).or_insert(last);
+                if last.0 >= entry.0 {
+                    *entry = last;
+                }
+            }
+        }
+        Ok(TimeseriesStore {
+            db,
+            options,
+            state: Mutex::new(state),
+            writer: tokio::sync::Mutex::new(()),
+            view: tokio::sync::RwLock::new(()),
+        })
+    }
+}
+
+/// Replays the head rows in order; returns whether a row spans several
+/// windows (written by an earlier version).
+async fn load_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<bool> {
+    let rows = on_pool!(db, pool => sqlx::query_as::<_, HeadRow>(
+        "SELECT id, payload FROM ts_head ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await)
+    .db("load head")?;
+    let mut spanning = false;
+    for row in rows {
+        let samples = head::decode_batch(&row.payload)
+            .map_err(|reason| Error::CorruptHead { id: row.id, reason })?;
+        spanning |= head::by_window(&samples, window_ms).len() > 1;
+        for s in samples {
+            head.push(s, window_ms);
+        }
+    }
+    Ok(spanning)
+}
+
+/// Rewrites the head as one row per window (what compaction expects), from
+/// the replayed samples, in one transaction.
+async fn rewrite_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<()> {
+    let samples = head.all();
+    on_pool!(db, pool => {
+        let mut tx = pool.begin().await.db("begin rewriting the head")?;
+        sqlx::query("DELETE FROM ts_head")
+            .execute(&mut *tx)
+            .await
+            .db("rewrite the head")?;
+        for row in head::by_window(&samples, window_ms) {
+            let min_ts = row.iter().map(|s| s.ts).min().unwrap_or(0);
+            let max_ts = row.iter().map(|s| s.ts).max().unwrap_or(0);
+            sqlx::query(INSERT_HEAD)
+                .bind(min_ts)
+                .bind(max_ts)
+                .bind(row.len() as i64)
+                .bind(head::encode_batch(&row))
+                .execute(&mut *tx)
+                .await
+                .db("rewrite the head")?;
+        }
+        tx.commit().await.db("commit the rewritten head")?;
+        Ok(())
+    })
+}
+
+/// Latest values from the newest raw chunk of each series, for series
+/// compacted by an earlier version (which did not record them).
+async fn load_legacy_latest(db: &Database, state: &mut State) -> Result<()> {
+    let last_chunks = on_pool!(db, pool => sqlx::query_as::<_, LastChunkRow>(
+        "SELECT c.series_id, c.start_ms, c.payload, c.tail FROM ts_chunks c \
+         WHERE c.tier = 0 AND c.start_ms = \
+         (SELECT MAX(d.start_ms) FROM ts_chunks d WHERE d.series_id = c.series_id AND d.tier = 0)",
+    )
+    .fetch_all(pool)
+    .await)
+    .db("load latest chunks")?;
+    for row in last_chunks {
+        let payload = toast_join(row.payload, row.tail);
+        let raw = codec::decode_raw(&payload).map_err(|reason| Error::CorruptChunk {
+            series: row.series_id,
+            tier_ms: 0,
+            start_ms: row.start_ms,
+            reason,
+        })?;
+        if let (Some(&ts), Some(&v)) = (raw.ts.last(), raw.values.last()) {
+            let entry = state.latest.entry(row.series_id).or_insert((ts, v));
+            if ts >= entry.0 {
+                *entry = (ts, v);
+            }
+        }
+    }
+    Ok(())
+}
