@@ -205,9 +205,7 @@ pub(crate) async fn ingest_naive_grouped(
 }
 
 /// Batches of the same time block (one per node) together.
-fn grouped<'a>(
-    batches: Vec<(Vec<&'a SeriesData>, usize)>,
-) -> Vec<Vec<(Vec<&'a SeriesData>, usize)>> {
+fn grouped(batches: Vec<(Vec<&SeriesData>, usize)>) -> Vec<Vec<(Vec<&SeriesData>, usize)>> {
     let mut out: Vec<Vec<(Vec<&SeriesData>, usize)>> = Vec::new();
     for b in batches {
         match out.last_mut() {
