@@ -99,3 +99,26 @@ fn invalid_settings_are_refused_before_rendering() {
          volume_mount, on the persistent volume"
     );
 }
+
+#[test]
+fn a_pinned_server_fingerprint_reaches_the_agent_command_line() {
+    let fingerprint = "ab".repeat(32);
+    let pinned = HostSpec {
+        server_fingerprint: Some(fingerprint.clone()),
+        ..spec()
+    };
+    let files = render_host(&pinned, Catalog::builtin()).unwrap();
+    assert!(
+        files.module.contains("--tls-fingerprint") && files.module.contains(&fingerprint),
+        "{}",
+        files.module
+    );
+    let bad = HostSpec {
+        server_fingerprint: Some("not-hex".into()),
+        ..spec()
+    };
+    let err = render_host(&bad, Catalog::builtin())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("server_fingerprint"), "{err}");
+}

@@ -27,6 +27,10 @@ pub struct HostSpec {
     pub server: String,
     /// The file holding the node's token (on the volume, readable by the user).
     pub token_file: String,
+    /// SHA-256 fingerprint (64 hex digits) of the server's agent-link
+    /// certificate, as `pilot node add` shows it; the agent pins it. Without
+    /// it the agent uses the fingerprint saved in its data dir, if any.
+    pub server_fingerprint: Option<String>,
     /// The flake providing `packages.<system>.pilot-agent`.
     pub agent_flake: String,
 }
@@ -45,20 +49,25 @@ impl HostSpec {
             data_dir: "/home/pilot/data".into(),
             server: "pilot.example.com:55001".into(),
             token_file: "/home/pilot/agent.token".into(),
+            server_fingerprint: None,
             agent_flake: "github:pilot-deploy/pilot".into(),
         }
     }
 
     /// The agent's command-line arguments.
     pub fn agent_args(&self) -> Vec<String> {
-        vec![
+        let mut args = vec![
             "--data-dir".into(),
             self.data_dir.clone(),
             "--server".into(),
             self.server.clone(),
             "--token-file".into(),
             self.token_file.clone(),
-        ]
+        ];
+        if let Some(fingerprint) = &self.server_fingerprint {
+            args.extend(["--tls-fingerprint".into(), fingerprint.clone()]);
+        }
+        args
     }
 
     /// Checks every value; the first problem is returned.
@@ -70,6 +79,15 @@ impl HostSpec {
                 reason,
             })
         };
+        if let Some(fingerprint) = &self.server_fingerprint
+            && !(fingerprint.len() == 64 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return invalid(
+                "server_fingerprint",
+                fingerprint,
+                "use the 64 hex digits `pilot node add` prints after --tls-fingerprint",
+            );
+        }
         if !is_label(&self.hostname) {
             return invalid(
                 "hostname",
