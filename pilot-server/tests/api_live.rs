@@ -317,7 +317,11 @@ async fn nodes_are_enrolled_listed_rotated_and_revoked() {
     let body = enrolled.json();
     let token = body["token"].as_str().unwrap().to_string();
     assert!(token.starts_with("pilot_nt_"));
-    assert!(body["agent_command"].as_str().unwrap().contains(&token));
+    let command = body["agent_command"].as_str().unwrap();
+    assert!(
+        command.contains("--token-file") && !command.contains(&token),
+        "the token stays off the command line: {command}"
+    );
     assert!(
         body["agent_command"]
             .as_str()

@@ -101,7 +101,8 @@ async fn nodes_are_enrolled_listed_and_revoked() {
     let enrolment = admin.create_node("web-3").await.unwrap();
     assert_eq!(enrolment.node.name, "web-3");
     assert!(enrolment.token.starts_with("pilot_nt_"));
-    assert!(enrolment.agent_command.contains(&enrolment.token));
+    assert!(enrolment.agent_command.contains("--token-file"));
+    assert!(!enrolment.agent_command.contains(&enrolment.token));
     assert!(!format!("{enrolment:?}").contains(&enrolment.token));
 
     let taken = admin.create_node("web-3").await.unwrap_err();
