@@ -164,10 +164,22 @@ async fn lifecycle(data_dir: &Path) {
         command: deploy("v1"),
     })
     .await;
+    // Once the agent has taken the command (its first progress arrived),
+    // drop the link in the middle of the deploy. Dropping earlier could
+    // discard the command itself: closing a socket with unread data resets it.
+    let taken = conn
+        .recv_until(|m| match m {
+            AgentMessage::Progress { command_id, .. } if *command_id == CommandId(1) => {
+                Some(m.clone())
+            }
+            _ => None,
+        })
+        .await;
     drop(conn);
     let mut conn = server.accept().await;
     conn.welcome("web-1", 1).await;
-    let first = conn.command_messages(CommandId(1)).await;
+    let mut first = vec![taken];
+    first.extend(conn.command_messages(CommandId(1)).await);
     let (generation, port) = succeeded_generation(&first);
     assert_eq!(generation, 1);
     let started: Vec<StepKind> = first
