@@ -59,7 +59,6 @@ pub(super) fn outcome_result(node: &str, outcome: &CommandOutcome) -> NodeResult
 impl Deployer {
     /// Runs a registered rollout to its end.
     pub(super) async fn run(self, plan: Plan) {
-        let has_canaries = plan.waves.len() > 1 || !self.canaries(&plan.rollout).is_empty();
         let mut failure: Option<String> = None;
         for (index, wave) in plan.waves.iter().enumerate() {
             if failure.is_some() {
@@ -73,7 +72,8 @@ impl Deployer {
                 .iter()
                 .zip(&ends)
                 .find_map(|(node, end)| end.as_ref().err().map(|e| format!("node {node}: {e}")));
-            let canary_wave = has_canaries && index == 0 && plan.waves.len() > 1;
+            // With canaries the first of two waves is theirs (see `waves`).
+            let canary_wave = index == 0 && plan.waves.len() > 1;
             if canary_wave && failure.is_none() && !plan.canary_watch.is_zero() {
                 failure = self.soak(wave, plan.canary_watch).await;
             }
@@ -82,10 +82,6 @@ impl Deployer {
             }
         }
         self.finish(&plan, failure).await;
-    }
-
-    fn canaries(&self, rollout: &str) -> Vec<String> {
-        self.rollout(rollout).map(|r| r.canary).unwrap_or_default()
     }
 
     fn mark(&self, rollout: &str, nodes: &[String], state: NodeRolloutState, error: Option<&str>) {
