@@ -14,6 +14,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
+use crate::checkpoint::Checkpointer;
 use crate::error::{DbContext, Error, Result};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -63,6 +64,8 @@ pub(crate) use on_pool;
 pub struct Database {
     pool: Pool,
     location: Arc<str>,
+    /// SQLite: the WAL checkpoint task, stopped with the last clone.
+    _checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl fmt::Debug for Database {
@@ -117,6 +120,8 @@ impl Database {
             })
             .auto_vacuum(SqliteAutoVacuum::Incremental)
             .foreign_keys(true)
+            // Checkpoints run in the background (see `checkpoint`).
+            .pragma("wal_autocheckpoint", "0")
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -133,9 +138,11 @@ impl Database {
                 location: location.to_string(),
                 source,
             })?;
+        let checkpointer = Checkpointer::start(pool.clone(), location.to_string());
         Ok(Database {
             pool: Pool::Sqlite(pool),
             location,
+            _checkpointer: Some(Arc::new(checkpointer)),
         })
     }
 
@@ -179,6 +186,7 @@ impl Database {
         Ok(Database {
             pool: Pool::Postgres(pool),
             location,
+            _checkpointer: None,
         })
     }
 

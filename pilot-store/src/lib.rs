@@ -47,6 +47,7 @@
 //! # }
 //! ```
 
+mod checkpoint;
 pub mod db;
 pub mod error;
 pub mod ops;

@@ -27,6 +27,7 @@ fn options() -> TimeseriesOptions {
         tiers: vec![Tier::new(10 * MIN, 20 * DAY)],
         codec: ChunkCodec::Pco,
         auto_compact_samples: 0,
+        head_memory_samples: usize::MAX,
     }
 }
 

@@ -24,6 +24,8 @@ enum Step {
     Write(usize, Vec<(i64, f64)>),
     /// Compaction as of `T0 + offset`.
     Compact(i64),
+    /// Closing and opening the store again.
+    Reopen,
 }
 
 fn value() -> impl Strategy<Value = f64> {
@@ -56,10 +58,20 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
     )
         .prop_map(|(n, s)| Step::Write(n, s));
     let compact = (0..8i64).prop_map(|w| Step::Compact(w * WINDOW + 1_000));
-    prop::collection::vec(prop_oneof![4 => write, 1 => compact], 1..12)
+    prop::collection::vec(
+        prop_oneof![4 => write, 1 => compact, 1 => Just(Step::Reopen)],
+        1..12,
+    )
 }
 
-fn options(codec: ChunkCodec) -> TimeseriesOptions {
+/// Head samples kept in memory: none (always read from the database), a
+/// few (the head spills during the run and may come back after a
+/// compaction), or all.
+fn head_memory() -> impl Strategy<Value = usize> {
+    prop_oneof![Just(0), Just(40), Just(usize::MAX)]
+}
+
+fn options(codec: ChunkCodec, head_memory_samples: usize) -> TimeseriesOptions {
     TimeseriesOptions {
         window_ms: WINDOW,
         grace_ms: 500,
@@ -67,6 +79,7 @@ fn options(codec: ChunkCodec) -> TimeseriesOptions {
         tiers: vec![Tier::new(5_000, 1 << 40), Tier::new(20_000, 1 << 40)],
         codec,
         auto_compact_samples: 0,
+        head_memory_samples,
     }
 }
 
@@ -169,8 +182,8 @@ async fn check_aggregates(store: &TimeseriesStore, model: &Model) {
     }
 }
 
-async fn run(db: &Database, codec: ChunkCodec, steps: Vec<Step>) {
-    let store = TimeseriesStore::open(db.clone(), options(codec))
+async fn run(db: &Database, codec: ChunkCodec, memory: usize, steps: Vec<Step>) {
+    let mut store = TimeseriesStore::open(db.clone(), options(codec, memory))
         .await
         .unwrap();
     let mut model: Model = BTreeMap::new();
@@ -198,6 +211,12 @@ async fn run(db: &Database, codec: ChunkCodec, steps: Vec<Step>) {
             Step::Compact(at) => {
                 store.compact_at(T0 + at).await.unwrap();
             }
+            Step::Reopen => {
+                drop(store);
+                store = TimeseriesStore::open(db.clone(), options(codec, memory))
+                    .await
+                    .unwrap();
+            }
         }
         for (n, node) in NODES.iter().enumerate() {
             assert_eq!(
@@ -219,7 +238,7 @@ async fn run(db: &Database, codec: ChunkCodec, steps: Vec<Step>) {
     check_aggregates(&store, &model).await;
     // Reopening reads the same.
     drop(store);
-    let store = TimeseriesStore::open(db.clone(), options(codec))
+    let store = TimeseriesStore::open(db.clone(), options(codec, memory))
         .await
         .unwrap();
     for (n, node) in NODES.iter().enumerate() {
@@ -242,11 +261,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn sqlite_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>()) {
+    fn sqlite_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>(), memory in head_memory()) {
         let codec = if gorilla { ChunkCodec::Gorilla } else { ChunkCodec::Pco };
         runtime().block_on(async {
             let t = common::sqlite().await;
-            run(&t.db, codec, steps).await;
+            run(&t.db, codec, memory, steps).await;
         });
     }
 }
@@ -255,11 +274,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(12))]
 
     #[test]
-    fn postgres_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>()) {
+    fn postgres_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>(), memory in head_memory()) {
         let codec = if gorilla { ChunkCodec::Gorilla } else { ChunkCodec::Pco };
         runtime().block_on(async {
             if let Some(t) = common::postgres().await {
-                run(&t.db, codec, steps).await;
+                run(&t.db, codec, memory, steps).await;
             }
         });
     }

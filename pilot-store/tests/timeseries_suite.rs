@@ -25,6 +25,7 @@ fn options(codec: ChunkCodec) -> TimeseriesOptions {
         tiers: vec![Tier::new(MIN, 20 * DAY), Tier::new(10 * MIN, 40 * DAY)],
         codec,
         auto_compact_samples: 0,
+        head_memory_samples: usize::MAX,
     }
 }
 
@@ -309,6 +310,82 @@ async fn writes_compact_on_their_own(db: &Database) {
     assert_eq!(raw(&store, sel, start, now + 1).await, all);
 }
 
+const SPILL_NODES: [&str; 3] = ["spill-a", "spill-b", "spill-c"];
+
+/// What [`a_spilled_head_answers_the_same`] expects of every node.
+async fn check_spilled(store: &TimeseriesStore, series: &[(i64, f64)]) {
+    for (k, node) in SPILL_NODES.iter().enumerate() {
+        let mut want: Vec<(i64, f64)> = series.iter().map(|&(t, v)| (t, v + k as f64)).collect();
+        if *node == "spill-b" {
+            want[0].1 = 99.5;
+        }
+        let sel = SeriesSelector::metric("cpu").on_node(*node);
+        assert_eq!(raw(store, sel.clone(), T0, T0 + DAY).await, want, "{node}");
+        let part = raw(store, sel.clone(), T0 + 30 * MIN, T0 + 90 * MIN + 1).await;
+        assert_eq!(part.len(), 361, "{node}");
+        for (step, agg) in [(MIN, Aggregation::Avg), (HOUR, Aggregation::Max)] {
+            let q = RangeQuery::stepped(sel.clone(), T0, T0 + DAY, step, agg);
+            let got = store.query(&q).await.unwrap().remove(0);
+            let expect = expected(&want, step, agg);
+            assert_eq!(got.points.len(), expect.len(), "{node} step {step}");
+            for (p, (t, v)) in got.points.iter().zip(expect) {
+                assert_eq!(p.timestamp_ms, t);
+                assert!(close(p.value, v), "{node} step {step} at {t}");
+            }
+        }
+        let latest = store.latest(node);
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].point.timestamp_ms, want.last().unwrap().0);
+        assert_eq!(latest[0].point.value, want.last().unwrap().1);
+    }
+}
+
+/// A head over its memory limit is read from the database: queries,
+/// reopening, compaction (node group by node group) and the latest values
+/// give what a head in memory gives; after compaction it returns to memory.
+async fn a_spilled_head_answers_the_same(db: &Database) {
+    let options = TimeseriesOptions {
+        head_memory_samples: 1_500,
+        ..options(ChunkCodec::Pco)
+    };
+    let store = TimeseriesStore::open(db.clone(), options.clone())
+        .await
+        .unwrap();
+    let series = cpu_series();
+    let nodes = SPILL_NODES;
+    for (k, node) in nodes.iter().enumerate() {
+        let shifted: Vec<(i64, f64)> = series.iter().map(|&(t, v)| (t, v + k as f64)).collect();
+        write_cpu(&store, node, &shifted).await;
+        assert_eq!(store.head_spilled(), k >= 1, "after node {node}");
+    }
+    // A late duplicate: the later write wins, on disk too.
+    store
+        .accept(batch(
+            "spill-b",
+            vec![sample("cpu", &[("cpu", "total")], T0, 99.5)],
+        ))
+        .await
+        .unwrap();
+    check_spilled(&store, &series).await;
+    assert_eq!(store.head_len(), 3 * series.len() + 1);
+
+    // Reopening scans the head instead of loading it.
+    drop(store);
+    let store = TimeseriesStore::open(db.clone(), options.clone())
+        .await
+        .unwrap();
+    assert!(store.head_spilled());
+    assert_eq!(store.head_len(), 3 * series.len() + 1);
+    check_spilled(&store, &series).await;
+
+    let report = store.compact_at(T0 + 3 * HOUR + 2 * MIN).await.unwrap();
+    assert_eq!(report.samples, 3 * series.len());
+    assert_eq!(report.raw_chunks, 9);
+    assert_eq!(store.head_len(), 0);
+    assert!(!store.head_spilled(), "an empty head returns to memory");
+    check_spilled(&store, &series).await;
+}
+
 async fn invalid_input_is_refused(db: &Database) {
     let store = TimeseriesStore::open(db.clone(), options(ChunkCodec::Pco))
         .await
@@ -340,4 +417,5 @@ on_both_backends!(
     reopen_replays_head_and_latest,
     writes_compact_on_their_own,
     invalid_input_is_refused,
+    a_spilled_head_answers_the_same,
 );

@@ -47,7 +47,8 @@ const UPSERT_CHUNK: &str = "INSERT INTO ts_chunks \
      end_ms = excluded.end_ms, points = excluded.points, payload = excluded.payload, \
      tail = excluded.tail";
 const SELECT_CHUNKS: &str = "SELECT series_id, start_ms, end_ms, payload, tail FROM ts_chunks \
-     WHERE tier = $1 AND start_ms >= $2 AND start_ms <= $3 AND end_ms > $4";
+     WHERE tier = $1 AND start_ms >= $2 AND start_ms <= $3 AND end_ms > $4 \
+     AND series_id >= $5 AND series_id <= $6";
 const SELECT_BLOCKS: &str = "SELECT start_ms, payload, tail FROM ts_blocks \
      WHERE node = $1 AND start_ms >= $2 AND start_ms <= $3";
 const DELETE_CHUNK: &str =
@@ -56,6 +57,10 @@ const DELETE_BLOCKS: &str = "DELETE FROM ts_blocks WHERE node = $1 AND start_ms 
 const INSERT_BLOCK: &str = "INSERT INTO ts_blocks \
      (node, start_ms, first_series, last_series, end_ms, samples, payload, tail) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Series ids further apart than this start a new id range when reading
+/// the chunks of the series being compacted.
+const ID_GAP: i64 = 64;
+
 const SAVE_LATEST: &str = "UPDATE ts_series SET last_ms = $2, last_bits = $3 WHERE id = $1";
 
 /// PostgreSQL: bytes of deleted or replaced rows after which compaction runs
@@ -64,6 +69,48 @@ const SAVE_LATEST: &str = "UPDATE ts_series SET last_ms = $2, last_bits = $3 WHE
 const VACUUM_AFTER_BYTES: u64 = 4 << 20;
 /// About what a sample takes in a head row.
 const HEAD_BYTES: u64 = 11;
+
+/// Closed samples compacted in one transaction.
+pub(super) struct Group {
+    /// Samples per series, sorted, duplicates resolved.
+    pub closed: BTreeMap<i64, Vec<(i64, f64)>>,
+    /// The node of each series.
+    pub nodes: HashMap<i64, String>,
+    /// Latest values to save for the series: (series, ts, value).
+    pub latest: Vec<(i64, i64, f64)>,
+    /// Which head rows the group came from.
+    pub cleanup: HeadCleanup,
+    /// Whether the transaction also applies retention.
+    pub retention: bool,
+}
+
+/// Which head rows a compacted group removes.
+pub(super) enum HeadCleanup {
+    /// Every row before the horizon (the head is in memory and the group
+    /// holds all of it).
+    Memory,
+    /// The rows read from the database: per node, the newest row id read
+    /// (rows before the horizon up to it); `removed` counts their samples
+    /// per window for the in-memory counts.
+    Spilled {
+        /// (node, newest row id read).
+        read: Vec<(String, i64)>,
+        /// Samples removed per window start.
+        removed: BTreeMap<i64, usize>,
+    },
+}
+
+/// Ranges `(lo, hi)` covering sorted ids, split where ids lie far apart.
+fn id_ranges(ids: &[i64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &id in ids {
+        match out.last_mut() {
+            Some(last) if id - last.1 <= ID_GAP => last.1 = id,
+            _ => out.push((id, id)),
+        }
+    }
+    out
+}
 
 impl TimeseriesStore {
     /// Compacts every window closed at the current time and applies retention.
@@ -74,50 +121,86 @@ impl TimeseriesStore {
     /// Compacts every window closed at `now` (Unix ms) and applies retention
     /// as of `now`.
     pub async fn compact_at(&self, now: i64) -> Result<CompactionReport> {
-        let _writer = self.writer.lock().await;
-        self.compact_locked(now, self.horizon(now)).await
+        self.compact_to(now, self.horizon(now)).await
     }
 
     /// Existing chunks of a tier that overlap `[from, to]`, none of them
-    /// wider than `span`.
+    /// wider than `span`, of the series in `ids` (sorted), read by ranges
+    /// of nearby ids.
     async fn chunks_between(
         &self,
         tier_ms: i64,
         span: i64,
         from: i64,
         to: i64,
+        ids: &[i64],
     ) -> Result<Vec<ChunkRow>> {
-        on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_CHUNKS)
-            .bind(tier_ms)
-            .bind(from.saturating_sub(span))
-            .bind(to)
-            .bind(from)
-            .fetch_all(pool)
-            .await)
-        .db("read chunks to merge")
+        let mut out = Vec::new();
+        for (lo, hi) in id_ranges(ids) {
+            let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_CHUNKS)
+                .bind(tier_ms)
+                .bind(from.saturating_sub(span))
+                .bind(to)
+                .bind(from)
+                .bind(lo)
+                .bind(hi)
+                .fetch_all(pool)
+                .await)
+            .db("read chunks to merge")?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// Compacts the windows that start before `horizon` (at most the
-    /// horizon of `now`); the caller holds the writer lock, so nothing else
-    /// changes the head or the stored data meanwhile.
+    /// horizon of `now`) of a head kept in memory; the caller holds the
+    /// writer lock, so nothing else changes the head or the stored data
+    /// meanwhile.
     pub(super) async fn compact_locked(&self, now: i64, horizon: i64) -> Result<CompactionReport> {
-        let window = self.options.window_ms;
         let horizon = horizon.min(self.horizon(now));
-        let (closed, nodes, latest) = {
+        let group = {
             let mut state = self.lock();
             let closed = state.head.closed(horizon);
             let mut nodes = HashMap::new();
             let mut latest = Vec::new();
             for id in closed.keys() {
-                if let Some(info) = state.registry.get(*id) {
-                    nodes.insert(*id, info.node.clone());
+                if let Some(node) = state.registry.node_of(*id) {
+                    nodes.insert(*id, node.to_string());
                 }
                 if let Some(&(ts, value)) = state.latest.get(id) {
                     latest.push((*id, ts, value));
                 }
             }
-            (closed, nodes, latest)
+            Group {
+                closed,
+                nodes,
+                latest,
+                cleanup: HeadCleanup::Memory,
+                retention: true,
+            }
         };
+        let report = self.compact_group(now, horizon, group).await?;
+        self.lock().compacted_horizon = self.horizon(now);
+        Ok(report)
+    }
+
+    /// Moves one group of closed samples into blocks and tier chunks in one
+    /// transaction, removes their head rows, and applies retention when the
+    /// group asks for it. The caller holds the writer lock.
+    pub(super) async fn compact_group(
+        &self,
+        now: i64,
+        horizon: i64,
+        group: Group,
+    ) -> Result<CompactionReport> {
+        let window = self.options.window_ms;
+        let Group {
+            closed,
+            nodes,
+            latest,
+            cleanup,
+            retention,
+        } = group;
         let mut plan: BTreeMap<(i64, i64), Vec<(i64, f64)>> = BTreeMap::new();
         for (series, samples) in closed {
             let mut rest = samples.as_slice();
@@ -206,14 +289,32 @@ impl TimeseriesStore {
                         .await
                         .db("remove empty rollup chunk")?;
                 }
-                // Head rows hold one window each: those before the horizon
-                // hold exactly the samples just compacted.
                 freed += out.replaced_bytes + (out.samples + out.dropped) as u64 * HEAD_BYTES;
-                sqlx::query("DELETE FROM ts_head WHERE max_ts < $1")
-                    .bind(horizon)
-                    .execute(&mut *tx)
-                    .await
-                    .db("remove compacted head rows")?;
+                match &cleanup {
+                    // Head rows hold one window each: those before the
+                    // horizon hold exactly the samples just compacted.
+                    HeadCleanup::Memory => {
+                        sqlx::query("DELETE FROM ts_head WHERE max_ts < $1")
+                            .bind(horizon)
+                            .execute(&mut *tx)
+                            .await
+                            .db("remove compacted head rows")?;
+                    }
+                    // The rows read for this group, and none written since.
+                    HeadCleanup::Spilled { read, .. } => {
+                        for (node, last_id) in read {
+                            sqlx::query(
+                                "DELETE FROM ts_head WHERE node = $1 AND max_ts < $2 AND id <= $3",
+                            )
+                            .bind(node)
+                            .bind(horizon)
+                            .bind(last_id)
+                            .execute(&mut *tx)
+                            .await
+                            .db("remove compacted head rows")?;
+                        }
+                    }
+                }
                 for &(series, ts, value) in &latest {
                     sqlx::query(SAVE_LATEST)
                         .bind(series)
@@ -224,29 +325,32 @@ impl TimeseriesStore {
                         .db("save latest values")?;
                 }
             }
-            report.chunks_expired += sqlx::query("DELETE FROM ts_blocks WHERE end_ms <= $1")
-                .bind(raw_cutoff)
-                .execute(&mut *tx)
-                .await
-                .db("apply retention")?
-                .rows_affected();
-            for &(tier_ms, cutoff) in &expiries {
-                report.chunks_expired +=
-                    sqlx::query("DELETE FROM ts_chunks WHERE tier = $1 AND end_ms <= $2")
-                        .bind(tier_ms)
-                        .bind(cutoff)
-                        .execute(&mut *tx)
-                        .await
-                        .db("apply retention")?
-                        .rows_affected();
+            if retention {
+                report.chunks_expired += sqlx::query("DELETE FROM ts_blocks WHERE end_ms <= $1")
+                    .bind(raw_cutoff)
+                    .execute(&mut *tx)
+                    .await
+                    .db("apply retention")?
+                    .rows_affected();
+                for &(tier_ms, cutoff) in &expiries {
+                    report.chunks_expired +=
+                        sqlx::query("DELETE FROM ts_chunks WHERE tier = $1 AND end_ms <= $2")
+                            .bind(tier_ms)
+                            .bind(cutoff)
+                            .execute(&mut *tx)
+                            .await
+                            .db("apply retention")?
+                            .rows_affected();
+                }
             }
             // Queries see either the head before or the blocks after, never both.
             let _view = self.view.write().await;
             tx.commit().await.db("commit compaction")?;
             let mut state = self.lock();
-            state.compacted_horizon = self.horizon(now);
-            if merged.is_some() {
-                state.head.drop_before(horizon, window);
+            match &cleanup {
+                HeadCleanup::Memory if merged.is_some() => state.head.drop_before(horizon, window),
+                HeadCleanup::Memory => {}
+                HeadCleanup::Spilled { removed, .. } => state.head.forget(removed),
             }
             freed
         });
@@ -327,10 +431,12 @@ impl TimeseriesStore {
                 }
             }
         }
+        let mut ids: Vec<i64> = nodes.keys().copied().collect();
+        ids.sort_unstable();
         let mut legacy = HashMap::new();
         if self.lock().legacy_raw {
             let window = self.options.window_ms;
-            for row in self.chunks_between(0, window, first, last).await? {
+            for row in self.chunks_between(0, window, first, last, &ids).await? {
                 if plan.contains_key(&(row.series_id, row.start_ms)) {
                     legacy.insert(
                         (row.series_id, row.start_ms),
@@ -343,7 +449,7 @@ impl TimeseriesStore {
         for tier in &self.options.tiers {
             let span = self.options.widest_tier_span(tier);
             let rows = self
-                .chunks_between(tier.bucket_ms, span, first, last)
+                .chunks_between(tier.bucket_ms, span, first, last, &ids)
                 .await?;
             for row in rows {
                 if nodes.contains_key(&row.series_id) {

@@ -30,7 +30,7 @@ impl TimeseriesStore {
         }
         let (done, mut outcome) = oneshot::channel();
         self.lock().waiting.push(Waiting { batch, done });
-        let _writer = self.writer.lock().await;
+        let writer = self.writer.lock().await;
         // The writer drains the waiting batches only while holding the lock,
         // and answers before letting go: either an earlier writer stored this
         // batch, or it is still waiting and this call stores the group.
@@ -52,6 +52,7 @@ impl TimeseriesStore {
             // This call's own receiver is among them; a dropped one gave up.
             let _ = done.send(shared.clone());
         }
-        result
+        drop(writer);
+        self.compact_if_due(result?).await
     }
 }

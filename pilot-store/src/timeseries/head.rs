@@ -119,25 +119,31 @@ impl SeriesHead {
     }
 }
 
-/// The head's samples in memory, per series.
+/// The head's samples in memory, per series, or only their count per window
+/// once the head was spilled (its samples are then read from `ts_head`).
 #[derive(Debug, Default)]
 pub(crate) struct Head {
     series: IdMap<SeriesHead>,
     /// Samples per window start (duplicates counted), to know cheaply how
     /// much a compaction would take.
     windows: BTreeMap<i64, usize>,
+    /// Whether the samples live only in the database.
+    spilled: bool,
 }
 
 impl Head {
     /// Adds a sample.
+    #[cfg(test)]
     pub fn push(&mut self, s: HeadSample, window_ms: i64) {
         self.push_all(std::slice::from_ref(&s), window_ms);
     }
 
-    /// Adds samples, in order.
+    /// Adds samples, in order (only counts them when spilled).
     pub fn push_all(&mut self, samples: &[HeadSample], window_ms: i64) {
-        // Samples of one write mostly fall in one window: count runs.
-        let mut run = (i64::MIN, 0usize);
+        self.count(samples.iter().map(|s| s.ts), window_ms);
+        if self.spilled {
+            return;
+        }
         for s in samples {
             let head = self.series.entry(s.series).or_insert_with(|| SeriesHead {
                 samples: Vec::new(),
@@ -147,16 +153,55 @@ impl Head {
                 head.clean = false;
             }
             head.samples.push((s.ts, s.value));
-            if run.1 == 0 || s.ts < run.0 || s.ts - run.0 >= window_ms {
+        }
+    }
+
+    /// Counts samples per window; the samples of one write mostly fall in
+    /// one window, so runs are counted.
+    fn count(&mut self, timestamps: impl Iterator<Item = i64>, window_ms: i64) {
+        let mut run = (i64::MIN, 0usize);
+        for ts in timestamps {
+            if run.1 == 0 || ts < run.0 || ts - run.0 >= window_ms {
                 if run.1 > 0 {
                     *self.windows.entry(run.0).or_default() += run.1;
                 }
-                run = (align(s.ts, window_ms), 0);
+                run = (align(ts, window_ms), 0);
             }
             run.1 += 1;
         }
         if run.1 > 0 {
             *self.windows.entry(run.0).or_default() += run.1;
+        }
+    }
+
+    /// Counts `samples` samples of the window starting at `window`, kept in
+    /// the database only (a spilled head).
+    pub fn count_spilled(&mut self, window: i64, samples: usize) {
+        *self.windows.entry(window).or_default() += samples;
+    }
+
+    /// Whether the samples live only in the database.
+    pub fn is_spilled(&self) -> bool {
+        self.spilled
+    }
+
+    /// Drops the samples from memory and keeps only their counts: from now
+    /// on they are read from the database.
+    pub fn spill(&mut self) {
+        self.series = IdMap::default();
+        self.spilled = true;
+    }
+
+    /// Forgets samples of a spilled head that compaction moved out:
+    /// `removed` counts them per window start.
+    pub fn forget(&mut self, removed: &BTreeMap<i64, usize>) {
+        for (window, n) in removed {
+            if let Some(count) = self.windows.get_mut(window) {
+                *count = count.saturating_sub(*n);
+                if *count == 0 {
+                    self.windows.remove(window);
+                }
+            }
         }
     }
 

@@ -1,13 +1,16 @@
 //! The timeseries engine: [`TimeseriesStore`], a `pilot_core::MetricsSink`.
 //!
 //! - **Series** are identified by node, metric name and labels (`ts_series`).
-//! - **Head**: every accepted batch is written as one encoded `ts_head` row
-//!   before [`accept`](pilot_core::MetricsSink::accept) returns, so an
+//! - **Head**: every accepted batch is written as encoded `ts_head` rows
+//!   (one per node and window) before
+//!   [`accept`](pilot_core::MetricsSink::accept) returns, so an
 //!   acknowledged sample survives a crash (a kill -9 test checks this).
-//!   [`TimeseriesStore::write_batches`] stores many batches as one row in
-//!   one transaction (group commit: one disk flush for all of them). The
-//!   head's samples are also kept in memory (about 16 bytes per sample, at
-//!   most one window plus the compaction threshold).
+//!   [`TimeseriesStore::write_batches`] stores many batches in one
+//!   transaction (group commit: one disk flush for all of them). The head's
+//!   samples are also kept in memory (about 16 bytes per sample) up to
+//!   [`TimeseriesOptions::head_memory_samples`]; beyond it the head is
+//!   *spilled*: queries and compaction read its rows from the database node
+//!   by node, so memory stays bounded however many nodes write.
 //! - **Chunks**: time is cut into windows ([`TimeseriesOptions::window_ms`],
 //!   8 h by default). Once a window has been closed for the grace period,
 //!   compaction writes its samples as one compressed raw chunk per series,
@@ -53,6 +56,7 @@ mod options;
 mod query;
 mod rollup;
 mod series;
+mod spill;
 mod write;
 
 use std::sync::{Mutex, MutexGuard};
@@ -118,6 +122,13 @@ impl TimeseriesStore {
     /// Samples waiting in the head (duplicates counted).
     pub fn head_len(&self) -> usize {
         self.lock().head.len()
+    }
+
+    /// Whether the head went over
+    /// [`TimeseriesOptions::head_memory_samples`] and is read from the
+    /// database instead of memory (until a compaction shrinks it).
+    pub fn head_spilled(&self) -> bool {
+        self.lock().head.is_spilled()
     }
 
     /// Every series, by id.

@@ -1,10 +1,14 @@
-//! Opening the store: the series registry, the head replayed into memory,
-//! and the latest value of every series.
+//! Opening the store: the series registry, the head replayed into memory
+//! (or only scanned when it is larger than the memory limit), and the
+//! latest value of every series.
 
 use std::sync::Mutex;
 
-use super::head::{self, Head};
+use std::collections::BTreeMap;
+
+use super::head::{self, Head, HeadSample};
 use super::series::SeriesInfo;
+use super::spill;
 use super::{State, TimeseriesOptions, TimeseriesStore, codec};
 use crate::db::{Database, on_pool, toast_join};
 use crate::error::{DbContext, Error, Result};
@@ -34,7 +38,7 @@ struct LastChunkRow {
 }
 
 const INSERT_HEAD: &str =
-    "INSERT INTO ts_head (min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO ts_head (node, min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4, $5)";
 
 impl TimeseriesStore {
     /// Opens the store: loads the series and replays the head into memory.
@@ -61,9 +65,22 @@ impl TimeseriesStore {
                 labels,
             });
         }
-        let spanning = load_head(&db, &mut state.head, options.window_ms).await?;
-        if spanning {
-            rewrite_head(&db, &mut state.head, options.window_ms).await?;
+        let (legacy_head, head_samples): (bool, i64) = on_pool!(db, pool => sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM ts_head WHERE node IS NULL), \
+             CAST(COALESCE(SUM(samples), 0) AS BIGINT) FROM ts_head",
+        )
+        .fetch_one(pool)
+        .await)
+        .db("size the head")?;
+        if legacy_head {
+            // Rows of earlier versions: they held the whole head in memory.
+            load_head(&db, &mut state.head, options.window_ms).await?;
+            rewrite_head(&db, &mut state, options.window_ms).await?;
+        } else if head_samples as u64 > options.head_memory_samples as u64 {
+            state.head.spill();
+            spill::scan_spilled(&db, &mut state.head, &mut state.latest, options.window_ms).await?;
+        } else {
+            spill::load_rows(&db, &mut state.head, options.window_ms).await?;
         }
         let (legacy,): (bool,) = on_pool!(db, pool => sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM ts_chunks WHERE tier = 0)",
@@ -93,48 +110,57 @@ impl TimeseriesStore {
     }
 }
 
-/// Replays the head rows in order; returns whether a row spans several
-/// windows (written by an earlier version).
-async fn load_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<bool> {
+/// Replays head rows of an earlier version in order.
+async fn load_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<()> {
     let rows = on_pool!(db, pool => sqlx::query_as::<_, HeadRow>(
         "SELECT id, payload FROM ts_head ORDER BY id",
     )
     .fetch_all(pool)
     .await)
     .db("load head")?;
-    let mut spanning = false;
     for row in rows {
         let samples = head::decode_batch(&row.payload)
             .map_err(|reason| Error::CorruptHead { id: row.id, reason })?;
-        spanning |= head::by_window(&samples, window_ms).len() > 1;
-        for s in samples {
-            head.push(s, window_ms);
-        }
+        head.push_all(&samples, window_ms);
     }
-    Ok(spanning)
+    Ok(())
 }
 
-/// Rewrites the head as one row per window (what compaction expects), from
-/// the replayed samples, in one transaction.
-async fn rewrite_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<()> {
-    let samples = head.all();
+/// Rewrites a head of an earlier version as one row per node and window
+/// (what compaction and a spilled head expect), from the replayed samples,
+/// in one transaction.
+async fn rewrite_head(db: &Database, state: &mut State, window_ms: i64) -> Result<()> {
+    let mut by_node: BTreeMap<&str, Vec<HeadSample>> = BTreeMap::new();
+    for s in state.head.all() {
+        let node = state
+            .registry
+            .node_of(s.series)
+            .ok_or_else(|| Error::CorruptHead {
+                id: 0,
+                reason: format!("series {} of a head row is not registered", s.series),
+            })?;
+        by_node.entry(node).or_default().push(s);
+    }
     on_pool!(db, pool => {
         let mut tx = pool.begin().await.db("begin rewriting the head")?;
         sqlx::query("DELETE FROM ts_head")
             .execute(&mut *tx)
             .await
             .db("rewrite the head")?;
-        for row in head::by_window(&samples, window_ms) {
-            let min_ts = row.iter().map(|s| s.ts).min().unwrap_or(0);
-            let max_ts = row.iter().map(|s| s.ts).max().unwrap_or(0);
-            sqlx::query(INSERT_HEAD)
-                .bind(min_ts)
-                .bind(max_ts)
-                .bind(row.len() as i64)
-                .bind(head::encode_batch(&row))
-                .execute(&mut *tx)
-                .await
-                .db("rewrite the head")?;
+        for (node, samples) in &by_node {
+            for row in head::by_window(samples, window_ms) {
+                let min_ts = row.iter().map(|s| s.ts).min().unwrap_or(0);
+                let max_ts = row.iter().map(|s| s.ts).max().unwrap_or(0);
+                sqlx::query(INSERT_HEAD)
+                    .bind(*node)
+                    .bind(min_ts)
+                    .bind(max_ts)
+                    .bind(row.len() as i64)
+                    .bind(head::encode_batch(&row))
+                    .execute(&mut *tx)
+                    .await
+                    .db("rewrite the head")?;
+            }
         }
         tx.commit().await.db("commit the rewritten head")?;
         Ok(())

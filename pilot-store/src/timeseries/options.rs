@@ -59,12 +59,27 @@ pub struct TimeseriesOptions {
     /// compaction (0: only when [`compact`](super::TimeseriesStore::compact)
     /// is called).
     pub auto_compact_samples: usize,
+    /// Most head samples kept in memory. Beyond it, the head is read from
+    /// the database instead (its rows are there anyway): queries of windows
+    /// not compacted yet and compaction then read them node by node, so
+    /// memory stays bounded however many nodes write. The head returns to
+    /// memory once a compaction leaves at most half of this. 0: never keep
+    /// head samples in memory.
+    #[serde(default = "default_head_memory_samples")]
+    pub head_memory_samples: usize,
+}
+
+/// About 32 MB of samples (16 bytes each), 50 s of 10,000 agents sending
+/// 40 samples every 5 s, or days of a few dozen nodes.
+const fn default_head_memory_samples() -> usize {
+    2_000_000
 }
 
 impl Default for TimeseriesOptions {
     /// 8-hour windows, 5 minutes of grace, raw samples for 400 days, tiers of
     /// 10 min (2 years), 1 h (5 years) and 8 h (10 years), pco chunks,
-    /// compaction once a window closes or 500,000 closed samples wait.
+    /// compaction once a window closes or 500,000 closed samples wait, at
+    /// most 2,000,000 head samples in memory.
     ///
     /// There is no 1-minute tier by default: while raw samples are kept, a
     /// 1-minute tier only duplicates them (it costs about as much space as
@@ -83,6 +98,7 @@ impl Default for TimeseriesOptions {
             ],
             codec: ChunkCodec::default(),
             auto_compact_samples: 500_000,
+            head_memory_samples: default_head_memory_samples(),
         }
     }
 }

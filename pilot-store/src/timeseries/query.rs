@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::codec;
 use super::codec::block::Block;
 use super::head::normalize;
+use super::idmap::IdMap;
 use super::rollup::{Bucket, align, bucketize};
 use super::series::{SeriesInfo, SeriesSelector};
 use super::{Tier, TimeseriesStore};
@@ -156,15 +157,28 @@ impl TimeseriesStore {
         let selected = self.lock().registry.select(&q.selector);
         let tier = self.tier_for(q.step_ms);
         let _view = self.view.read().await;
+        let spilled = self.lock().head.is_spilled();
+        let mut disk_head = IdMap::default();
+        if spilled && q.end_ms > q.start_ms {
+            let mut by_node: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+            for series in &selected {
+                by_node.entry(&series.node).or_default().push(series.id);
+            }
+            for (node, ids) in by_node {
+                disk_head.extend(self.spilled_range(node, &ids, q.start_ms, q.end_ms).await?);
+            }
+        }
         let mut out = Vec::with_capacity(selected.len());
-        for series in selected {
-            let head = self.lock().head.range(series.id, q.start_ms, q.end_ms);
+        for series in &selected {
+            let head = if spilled {
+                disk_head.remove(&series.id).unwrap_or_default()
+            } else {
+                self.lock().head.range(series.id, q.start_ms, q.end_ms)
+            };
             let (resolution_ms, points) = if q.end_ms <= q.start_ms {
                 (0, Vec::new())
             } else if q.step_ms == 0 {
-                let raw = self
-                    .raw_samples(&series, q.start_ms, q.end_ms, head)
-                    .await?;
+                let raw = self.raw_samples(series, q.start_ms, q.end_ms, head).await?;
                 let points = raw
                     .into_iter()
                     .map(|(timestamp_ms, value)| Point {
@@ -179,14 +193,12 @@ impl TimeseriesStore {
                 buckets.extend(bucketize(&ts, &vs, tier.bucket_ms));
                 (tier.bucket_ms, fold(buckets, q))
             } else {
-                let raw = self
-                    .raw_samples(&series, q.start_ms, q.end_ms, head)
-                    .await?;
+                let raw = self.raw_samples(series, q.start_ms, q.end_ms, head).await?;
                 let (ts, vs): (Vec<i64>, Vec<f64>) = raw.into_iter().unzip();
                 (q.step_ms, fold(bucketize(&ts, &vs, q.step_ms), q))
             };
             out.push(SeriesPoints {
-                series: (*series).clone(),
+                series: (**series).clone(),
                 resolution_ms,
                 points,
             });

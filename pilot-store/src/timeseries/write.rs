@@ -1,5 +1,6 @@
-//! The write path: one call stores one or many batches as a single durable
-//! `ts_head` row, in one transaction with the series they introduce.
+//! The write path: one call stores one or many batches durably as `ts_head`
+//! rows (one per node and window), in one transaction with the series they
+//! introduce.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use crate::error::{DbContext, Error, Result};
 const REGISTER_SERIES: &str = "INSERT INTO ts_series (node, name, labels) VALUES ($1, $2, $3) \
      ON CONFLICT (node, name, labels) DO UPDATE SET name = excluded.name RETURNING id";
 const INSERT_HEAD: &str =
-    "INSERT INTO ts_head (min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4)";
+    "INSERT INTO ts_head (node, min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4, $5)";
 
 /// Time range, count and payload of a head row.
 fn head_row(samples: &[HeadSample]) -> (i64, i64, i64, Vec<u8>) {
@@ -115,21 +116,36 @@ impl TimeseriesStore {
         if batches.iter().all(|b| b.samples.is_empty()) {
             return Ok(());
         }
-        let _writer = self.writer.lock().await;
-        self.write_locked(batches).await
+        let due = {
+            let _writer = self.writer.lock().await;
+            self.write_locked(batches).await?
+        };
+        self.compact_if_due(due).await
+    }
+
+    /// Runs the compaction a write found due, once the write's lock is
+    /// released (a spilled head compacts group by group, letting writes in
+    /// between).
+    pub(super) async fn compact_if_due(&self, due: Option<(i64, i64)>) -> Result<()> {
+        if let Some((now, horizon)) = due {
+            self.compact_to(now, horizon).await?;
+        }
+        Ok(())
     }
 
     /// [`write_batches`](Self::write_batches) of checked batches, with the
-    /// writer lock held.
-    pub(super) async fn write_locked(&self, batches: &[MetricBatch]) -> Result<()> {
+    /// writer lock held. Returns `(now, horizon)` when a compaction is due.
+    pub(super) async fn write_locked(&self, batches: &[MetricBatch]) -> Result<Option<(i64, i64)>> {
         let total: usize = batches.iter().map(|b| b.samples.len()).sum();
         if total == 0 {
-            return Ok(());
+            return Ok(None);
         }
         let mut samples = Vec::with_capacity(total);
         // Samples of series not registered yet: (index in `samples`, index in `fresh`).
         let mut pending: Vec<(usize, usize)> = Vec::new();
         let mut fresh: Vec<NewSeries<'_>> = Vec::new();
+        // Each batch's node and the end of its samples in `samples`.
+        let mut spans: Vec<(&str, usize)> = Vec::with_capacity(batches.len());
         {
             let state = self.lock();
             let mut by_identity: HashMap<(&str, &str, String), usize> = HashMap::new();
@@ -166,9 +182,11 @@ impl TimeseriesStore {
                         value: s.value,
                     });
                 }
+                spans.push((&batch.node, samples.len()));
             }
         }
-        self.insert_head(&mut samples, &mut fresh, &pending).await?;
+        self.insert_head(&mut samples, &mut fresh, &pending, &spans)
+            .await?;
         let now = now_ms();
         let compact_before = {
             let mut state = self.lock();
@@ -183,26 +201,27 @@ impl TimeseriesStore {
             self.absorb(&mut state, &samples);
             self.compaction_due(&state, now)
         };
-        if let Some(horizon) = compact_before {
-            self.compact_locked(now, horizon).await?;
-        }
-        Ok(())
+        self.spill_if_full().await;
+        Ok(compact_before.map(|horizon| (now, horizon)))
     }
 
-    /// Writes the head rows, one per window (registering `fresh` series
-    /// first, in the same transaction, and giving their samples the new ids).
+    /// Writes the head rows, one per batch and window (registering `fresh`
+    /// series first, in the same transaction, and giving their samples the
+    /// new ids). `spans` gives each batch's node and the end of its samples.
     async fn insert_head(
         &self,
         samples: &mut [HeadSample],
         fresh: &mut [NewSeries<'_>],
         pending: &[(usize, usize)],
+        spans: &[(&str, usize)],
     ) -> Result<()> {
         let window = self.options.window_ms;
-        if fresh.is_empty() {
+        if fresh.is_empty() && spans.len() == 1 {
             let rows = head::by_window(samples, window);
             if let [row] = &rows[..] {
                 let (min_ts, max_ts, count, payload) = head_row(row);
                 on_pool!(self.db, pool => sqlx::query(INSERT_HEAD)
+                    .bind(spans[0].0)
                     .bind(min_ts)
                     .bind(max_ts)
                     .bind(count)
@@ -229,16 +248,21 @@ impl TimeseriesStore {
             for &(i, slot) in pending {
                 samples[i].series = fresh[slot].id;
             }
-            for row in head::by_window(samples, window) {
-                let (min_ts, max_ts, count, payload) = head_row(&row);
-                sqlx::query(INSERT_HEAD)
-                    .bind(min_ts)
-                    .bind(max_ts)
-                    .bind(count)
-                    .bind(payload)
-                    .execute(&mut *tx)
-                    .await
-                    .db("write metrics to the head")?;
+            let mut start = 0;
+            for &(node, end) in spans {
+                for row in head::by_window(&samples[start..end], window) {
+                    let (min_ts, max_ts, count, payload) = head_row(&row);
+                    sqlx::query(INSERT_HEAD)
+                        .bind(node)
+                        .bind(min_ts)
+                        .bind(max_ts)
+                        .bind(count)
+                        .bind(payload)
+                        .execute(&mut *tx)
+                        .await
+                        .db("write metrics to the head")?;
+                }
+                start = end;
             }
             tx.commit().await.db("commit a metrics write")?;
             Ok(())
