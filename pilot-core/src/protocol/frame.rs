@@ -97,6 +97,20 @@ impl FrameCodec {
         R: AsyncRead + Unpin + ?Sized,
         M: DeserializeOwned,
     {
+        match self.read_body(reader).await? {
+            Some(body) => self.decode(&body).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Reads one frame's body without decoding it (a reader that may have to
+    /// wait before handling a message keeps the few bytes of the frame
+    /// rather than the larger decoded value). `Ok(None)` as for
+    /// [`read`](Self::read).
+    pub async fn read_body<R>(&self, reader: &mut R) -> Result<Option<Vec<u8>>>
+    where
+        R: AsyncRead + Unpin + ?Sized,
+    {
         let mut prefix = [0u8; PREFIX_LEN];
         let got = read_until_eof(reader, &mut prefix).await?;
         if got == 0 {
@@ -126,12 +140,15 @@ impl FrameCodec {
                 received: got,
             });
         }
-        serde_json::from_slice(&body)
-            .map(Some)
-            .map_err(|source| ProtocolError::Decode {
-                expected: short_type_name::<M>(),
-                source,
-            })
+        Ok(Some(body))
+    }
+
+    /// Decodes a frame body read by [`read_body`](Self::read_body).
+    pub fn decode<M: DeserializeOwned>(&self, body: &[u8]) -> Result<M> {
+        serde_json::from_slice(body).map_err(|source| ProtocolError::Decode {
+            expected: short_type_name::<M>(),
+            source,
+        })
     }
 }
 

@@ -21,7 +21,15 @@ pub const CHILD_FLAG: &str = "--hub-child";
 pub async fn run_child(db: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let database = Database::open_sqlite(db, SqliteDurability::Full).await?;
     let store = SqlStore::new(database.clone());
-    let metrics = TimeseriesStore::open(database, TimeseriesOptions::default()).await?;
+    let mut options = TimeseriesOptions::default();
+    // Head samples kept in memory (the store's default otherwise).
+    if let Some(n) = std::env::var("PILOT_BENCH_HEAD_MEMORY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.head_memory_samples = n;
+    }
+    let metrics = TimeseriesStore::open(database, options).await?;
     let hub = Arc::new(Hub::new(
         store,
         metrics,

@@ -9,7 +9,11 @@
 //! ```text
 //! cargo bench -p pilot-server --bench fanin                  # 1000, 5000, 10000 agents
 //! cargo bench -p pilot-server --bench fanin -- 2000 --window 30
+//! PILOT_BENCH_HEAD_MEMORY=0 cargo bench -p pilot-server --bench fanin -- 10000
 //! ```
+//!
+//! `PILOT_BENCH_HEAD_MEMORY` sets the timeseries store's
+//! `head_memory_samples` in the hub (its default otherwise).
 
 mod agents;
 mod hub_process;
@@ -30,6 +34,11 @@ use hub_process::{CHILD_FLAG, HubProcess};
 use report::Row;
 
 type Error = Box<dyn std::error::Error>;
+
+/// The allocator of the `pilot` binary, so that the hub child's memory is
+/// what the server's would be.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Crowd sizes measured by default.
 const DEFAULT_SCALES: [usize; 3] = [1000, 5000, 10_000];

@@ -131,8 +131,8 @@ impl Hub {
         let silence = self.options.offline_after;
         let mut seen_written = Instant::now();
         loop {
-            let read = self.codec.read::<_, AgentMessage>(reader);
-            let message = match tokio::time::timeout(silence, read).await {
+            let read = self.codec.read_body(reader);
+            let body = match tokio::time::timeout(silence, read).await {
                 Err(_) => {
                     Counters::add(&self.counters.silent, 1);
                     return format!(
@@ -145,8 +145,20 @@ impl Hub {
                 }
                 Ok(Ok(None)) => return "the agent closed the connection".to_string(),
                 Ok(Err(e)) => return e.to_string(),
-                Ok(Ok(Some(message))) => message,
+                Ok(Ok(Some(body))) => body,
             };
+            // A slot in the metrics queue first, then the message: while the
+            // queue is full, a connection waits holding the frame's few bytes
+            // instead of a decoded batch (several times larger), so that a
+            // burst of thousands of agents does not balloon memory.
+            let Ok(slot) = pipes.ingest.reserve().await else {
+                return "the server is shutting down".to_string();
+            };
+            let message = match self.codec.decode::<AgentMessage>(&body) {
+                Ok(message) => message,
+                Err(e) => return e.to_string(),
+            };
+            drop(body);
             match message {
                 AgentMessage::Hello { .. } => {
                     tracing::warn!(node = %connection.node, "ignoring a second hello on a welcomed connection");
@@ -161,14 +173,11 @@ impl Hub {
                 }
                 AgentMessage::Metrics { mut batch, seq } => {
                     batch.node = connection.node.to_string();
-                    let item = Ingest {
+                    slot.send(Ingest {
                         connection: Arc::clone(connection),
                         seq,
                         batch,
-                    };
-                    if pipes.ingest.send(item).await.is_err() {
-                        return "the server is shutting down".to_string();
-                    }
+                    });
                 }
                 AgentMessage::Processes { top } => self.keep_processes(&connection.node, top),
                 AgentMessage::Progress { command_id, event } => {
