@@ -436,3 +436,115 @@ async fn a_wrong_current_password_does_not_change_it() {
     );
     api.login("vic", VIEWER_PASSWORD).await;
 }
+
+#[tokio::test]
+async fn changes_apply_at_once_to_tokens_used_just_before() {
+    let api = TestApi::new().await;
+    let verify = |token: String| {
+        let api = &api;
+        async move { api.get("/api/v1/auth/verify", &token).await.status }
+    };
+    for _ in 0..3 {
+        assert_eq!(verify(api.viewer.clone()).await, StatusCode::OK);
+    }
+
+    // A new role applies to the very next request.
+    assert_eq!(
+        api.get("/api/v1/users", &api.viewer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let promoted = api
+        .json(
+            Method::PUT,
+            "/api/v1/users/vic/role",
+            &api.admin,
+            json!({ "role": "admin" }),
+        )
+        .await;
+    assert_eq!(promoted.status, StatusCode::OK, "{}", promoted.text());
+    assert_eq!(
+        api.get("/api/v1/users", &api.viewer).await.status,
+        StatusCode::OK
+    );
+
+    // A password change ends every earlier session, even one just used.
+    let second = api.login("vic", VIEWER_PASSWORD).await;
+    assert_eq!(verify(second.clone()).await, StatusCode::OK);
+    let changed = api
+        .json(
+            Method::POST,
+            "/api/v1/auth/password",
+            &api.viewer,
+            json!({ "current": VIEWER_PASSWORD, "new": "a brand new password" }),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
+    assert_eq!(verify(api.viewer.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(verify(second).await, StatusCode::UNAUTHORIZED);
+    let fresh = changed.json()["token"].as_str().unwrap().to_string();
+    assert_eq!(verify(fresh.clone()).await, StatusCode::OK);
+
+    // Deleting the user ends the session they were using a moment ago.
+    let deleted = api
+        .json(
+            Method::DELETE,
+            "/api/v1/users/vic",
+            &api.admin,
+            serde_json::Value::Null,
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(verify(fresh).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_revocation_by_another_server_is_confirmed_before_refusing() {
+    let api = TestApi::new().await;
+    let old = api.viewer.clone();
+    assert_eq!(
+        api.get("/api/v1/auth/verify", &old).await.status,
+        StatusCode::OK
+    );
+
+    // Another server on the same database revokes vic's sessions and
+    // issues a new one; this server has vic's old epoch in memory.
+    let vic = api.state.store.user("vic").await.unwrap().unwrap();
+    pilot_store::ops::SettingsStore::set_setting(&api.state.store, "auth.session_epoch.vic", "1")
+        .await
+        .unwrap();
+    let newer = pilot_server::api::issue_session(&api.state, vic)
+        .await
+        .unwrap()
+        .token;
+    assert_eq!(
+        api.get("/api/v1/auth/verify", &newer).await.status,
+        StatusCode::OK,
+        "the newer token is accepted at once"
+    );
+    assert_eq!(
+        api.get("/api/v1/auth/verify", &old).await.status,
+        StatusCode::UNAUTHORIZED,
+        "having read the store again, the old one is refused"
+    );
+}
+
+#[tokio::test]
+async fn with_no_account_cache_direct_store_changes_apply_at_once() {
+    let api = TestApi::build(FakeNodes::new(), |settings| {
+        settings.account_cache_ttl = Duration::ZERO;
+    })
+    .await;
+    assert_eq!(
+        api.get("/api/v1/users", &api.viewer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    api.state
+        .store
+        .set_role("vic", pilot_store::ops::Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get("/api/v1/users", &api.viewer).await.status,
+        StatusCode::OK
+    );
+}

@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 use pilot_core::{MetricBatch, MetricsSink, Sample};
 use pilot_server::server::{AgentTls, ServerOptions, start};
 
+/// The allocator of the `pilot` binary, so that the server runs as it would.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const NODES: usize = 10;
 const DAYS: i64 = 7;
 const INTERVAL_MS: i64 = 10_000;
@@ -56,6 +60,15 @@ async fn main() {
         .collect();
     let clients = args.first().copied().unwrap_or(50);
     let per_client = args.get(1).copied().unwrap_or(200);
+
+    // Log as `pilot serve` does (info, or what PILOT_LOG says), so any
+    // per-request logging would show in the cost and on stderr.
+    let filter = tracing_subscriber::EnvFilter::try_from_env(pilot_server::cli::ENV_LOG)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 
     let dir = tempfile::tempdir().expect("temp dir");
     let mut options = ServerOptions::new(dir.path());
@@ -116,14 +129,21 @@ async fn main() {
         .await
         .expect("login body");
     let token = login["token"].as_str().expect("token").to_string();
-    let url = Arc::new(format!(
+    let url = format!(
         "{base}/api/v1/metrics/query?metric=cpu_usage_percent&node=node-3&start=-24h&step=288s"
-    ));
+    );
+    // Every client sends this same request (URL parsed and token header
+    // built once) over the client's kept-alive connections.
+    let request = Arc::new(
+        client
+            .get(&url)
+            .bearer_auth(&token)
+            .build()
+            .expect("query request"),
+    );
     // Warm up and check the answer's shape once.
     let first: serde_json::Value = client
-        .get(url.as_str())
-        .bearer_auth(&token)
-        .send()
+        .execute(request.try_clone().expect("a request without a body"))
         .await
         .expect("query")
         .json()
@@ -138,18 +158,13 @@ async fn main() {
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let client = client.clone();
-        let token = token.clone();
-        let url = url.clone();
+        let request = request.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(per_client);
             for _ in 0..per_client {
                 let t = Instant::now();
-                let response = client
-                    .get(url.as_str())
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .expect("query");
+                let request = request.try_clone().expect("a request without a body");
+                let response = client.execute(request).await.expect("query");
                 assert!(response.status().is_success(), "{}", response.status());
                 let _ = response.bytes().await.expect("body");
                 latencies.push(t.elapsed());

@@ -1,12 +1,17 @@
 //! Session tokens and who is asking.
 //!
 //! A token is an HS256 JWT naming the user, their id and their session
-//! epoch, with an expiry. Every request re-reads the user and the epoch:
-//! changing the password or deleting the user bumps the epoch, so every
-//! token issued before stops working at once, and role changes apply to
-//! the next request.
+//! epoch, with an expiry. Every request checks the signature and expiry,
+//! and compares the token with the user and epoch as stored: changing the
+//! password or deleting the user bumps the epoch, so every token issued
+//! before stops working at once, and role changes apply to the next
+//! request. The stored user and epoch are kept for a few seconds
+//! ([`ApiSettings::account_cache_ttl`](super::ApiSettings::account_cache_ttl))
+//! between database reads; changes made through the API drop them at once.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+mod cache;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -17,6 +22,8 @@ use pilot_store::SqlStore;
 use pilot_store::ops::{Role, SettingsStore, User, UserStore};
 use serde::{Deserialize, Serialize};
 
+use self::cache::Account;
+pub(crate) use self::cache::AccountCache;
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
 use super::types::SessionView;
@@ -71,13 +78,45 @@ async fn epoch(store: &SqlStore, username: &str) -> ApiResult<u64> {
         .unwrap_or(0))
 }
 
-/// Revokes every token issued to `username` so far.
-pub(crate) async fn revoke_sessions(store: &SqlStore, username: &str) -> ApiResult<()> {
-    let next = epoch(store, username).await?.saturating_add(1);
-    store
+/// Revokes every token issued to `username` so far, at once.
+pub(crate) async fn revoke_sessions(state: &AppState, username: &str) -> ApiResult<()> {
+    let next = epoch(&state.store, username).await?.saturating_add(1);
+    let written = state
+        .store
         .set_setting(&epoch_key(username), &next.to_string())
-        .await?;
+        .await;
+    // Forgotten even when the write failed: the stored epoch is unknown then.
+    state.accounts.forget(username);
+    written?;
     Ok(())
+}
+
+/// Makes the next request of `username` read their user row again (after
+/// a change such as a new role).
+pub(crate) fn forget_account(state: &AppState, username: &str) {
+    state.accounts.forget(username);
+}
+
+/// The user `username` and their session epoch as stored now.
+async fn read_account(state: &AppState, username: &str) -> ApiResult<Option<Account>> {
+    let ticket = state.accounts.ticket();
+    let read_at = Instant::now();
+    let Some(user) = state.store.user(username).await? else {
+        return Ok(None);
+    };
+    let account = Account {
+        user,
+        epoch: epoch(&state.store, username).await?,
+    };
+    state.accounts.insert(ticket, account.clone(), read_at);
+    Ok(Some(account))
+}
+
+impl Account {
+    /// Whether the token was issued to this user in this epoch.
+    fn issued(&self, claims: &Claims) -> bool {
+        self.user.id == claims.uid && self.epoch == claims.epoch
+    }
 }
 
 fn unix_secs() -> i64 {
@@ -145,12 +184,17 @@ pub(crate) async fn verify(state: &AppState, token: &str) -> ApiResult<Session> 
     let revoked = || ApiError::Unauthorized {
         reason: "the session token was revoked (password changed or user removed)",
     };
-    let user = state.store.user(&claims.sub).await?.ok_or_else(revoked)?;
-    if user.id != claims.uid || epoch(&state.store, &user.username).await? != claims.epoch {
-        return Err(revoked());
-    }
+    // A refusal is always confirmed by the store: a cached account may be
+    // older than a change made by another server on the same database.
+    let account = match state.accounts.get(&claims.sub, Instant::now()) {
+        Some(account) if account.issued(&claims) => account,
+        _ => read_account(state, &claims.sub)
+            .await?
+            .filter(|account| account.issued(&claims))
+            .ok_or_else(revoked)?,
+    };
     Ok(Session {
-        user,
+        user: account.user,
         expires_at_ms: claims.exp.saturating_mul(1000),
     })
 }

@@ -121,6 +121,14 @@ pub enum ApiError {
         /// The template engine's message.
         reason: String,
     },
+    /// A response could not be encoded as JSON.
+    #[error("the {what} cannot be encoded as JSON: {reason}; report this to the Pilot maintainers")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's message.
+        reason: String,
+    },
     /// A file operation on the server failed.
     #[error("cannot {action} {path}: {source}; check the server's data directory", path = path.display())]
     Io {
@@ -172,6 +180,7 @@ impl ApiError {
             ApiError::Io { .. }
             | ApiError::SystemInfo { .. }
             | ApiError::Render { .. }
+            | ApiError::Encode { .. }
             | ApiError::SigningKey { .. } => internal(),
         }
     }

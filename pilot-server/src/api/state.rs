@@ -12,6 +12,7 @@ use pilot_core::source::FetchLimits;
 use pilot_store::ops::SettingsStore;
 use pilot_store::{SqlSecretStore, SqlStore, TimeseriesStore};
 
+use super::auth::AccountCache;
 use super::ratelimit::{LoginLimiter, LoginPolicy};
 use super::telemetry::Telemetry;
 use super::types::NodeConnection;
@@ -21,6 +22,8 @@ use crate::link::NodeLink;
 
 /// Settings key of the JWT signing secret (hex).
 const JWT_SECRET_KEY: &str = "auth.jwt_secret";
+/// Most accounts kept between database reads.
+const ACCOUNT_CACHE_CAPACITY: usize = 1024;
 
 /// Facts about connected nodes that only the agent listener has.
 pub trait NodeInfo: Send + Sync {
@@ -57,6 +60,12 @@ pub struct ApiSettings {
     pub data_dir: PathBuf,
     /// Login throttling.
     pub login_policy: LoginPolicy,
+    /// How long the user row and session epoch behind a token are reused
+    /// before being read from the database again (default 5 s; zero reads
+    /// them on every request). Changes made through this server's API
+    /// apply at once regardless; this bounds how long a role change or
+    /// revocation made by another server sharing the database takes.
+    pub account_cache_ttl: Duration,
 }
 
 impl ApiSettings {
@@ -72,6 +81,7 @@ impl ApiSettings {
             unpack_limits: FetchLimits::default(),
             data_dir: data_dir.into(),
             login_policy: LoginPolicy::default(),
+            account_cache_ttl: Duration::from_secs(5),
         }
     }
 
@@ -110,6 +120,7 @@ impl fmt::Debug for ApiSettings {
             .field("unpack_limits", &self.unpack_limits)
             .field("data_dir", &self.data_dir)
             .field("login_policy", &self.login_policy)
+            .field("account_cache_ttl", &self.account_cache_ttl)
             .finish()
     }
 }
@@ -155,12 +166,17 @@ pub struct AppState {
     pub settings: Arc<ApiSettings>,
     pub(crate) limiter: Arc<LoginLimiter>,
     pub(crate) telemetry: Arc<Telemetry>,
+    pub(crate) accounts: Arc<AccountCache>,
 }
 
 impl AppState {
     /// State over the given parts.
     pub fn new(parts: AppParts) -> Self {
         let limiter = Arc::new(LoginLimiter::new(parts.settings.login_policy));
+        let accounts = Arc::new(AccountCache::new(
+            parts.settings.account_cache_ttl,
+            ACCOUNT_CACHE_CAPACITY,
+        ));
         AppState {
             store: parts.store,
             secrets: parts.secrets,
@@ -172,6 +188,7 @@ impl AppState {
             settings: Arc::new(parts.settings),
             limiter,
             telemetry: Arc::new(Telemetry::default()),
+            accounts,
         }
     }
 }

@@ -347,6 +347,9 @@ impl TimeseriesStore {
             let _view = self.view.write().await;
             tx.commit().await.db("commit compaction")?;
             let mut state = self.lock();
+            if merged.is_some() || report.chunks_expired > 0 {
+                state.block_cache.clear();
+            }
             match &cleanup {
                 HeadCleanup::Memory if merged.is_some() => state.head.drop_before(horizon, window),
                 HeadCleanup::Memory => {}

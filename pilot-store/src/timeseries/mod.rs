@@ -45,6 +45,7 @@
 //! (about 63 ns per sample at the level used, against 14) but compaction
 //! is off the write path, and it decodes faster (8 ns against 13), which is
 //! what queries pay.
+mod blockcache;
 mod codec;
 mod compact;
 mod group;
@@ -93,6 +94,8 @@ struct State {
     freed_bytes: u64,
     /// Batches handed to `accept` waiting for the next group commit.
     waiting: Vec<group::Waiting>,
+    /// Decoded samples of compacted blocks, for repeated queries.
+    block_cache: blockcache::BlockCache,
 }
 
 /// The compressed timeseries store on an SQL [`Database`].

@@ -2,9 +2,11 @@
 //! coarsest rollup tier whose buckets fit in the step.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::blockcache::Samples;
 use super::codec;
 use super::codec::block::Block;
 use super::head::normalize;
@@ -243,6 +245,78 @@ impl TimeseriesStore {
                 out.extend(raw.ts.into_iter().zip(raw.values));
             }
         }
+        if out.is_empty() {
+            // Sorted windows, each before the next: no merge needed.
+            for samples in self.cached_blocks(series, from, to).await? {
+                let lo = samples.partition_point(|s| s.0 < from);
+                let hi = samples.partition_point(|s| s.0 < to);
+                out.extend_from_slice(&samples[lo..hi]);
+            }
+        } else {
+            out.extend(self.block_samples(series, from, to).await?);
+            // Blocks hold the later writes of a window that has both.
+            normalize(&mut out);
+            out.retain(|s| s.0 >= from && s.0 < to);
+        }
+        if !head.is_empty() {
+            let sorted_apart = match (out.last(), head.first()) {
+                (Some(last), Some(first)) => last.0 < first.0,
+                _ => true,
+            };
+            out.extend(head);
+            if !sorted_apart {
+                normalize(&mut out);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Raw samples of a series from the blocks of the windows that overlap
+    /// `[from, to)`, one sorted list per window, through the block cache.
+    async fn cached_blocks(&self, series: &SeriesInfo, from: i64, to: i64) -> Result<Vec<Samples>> {
+        let window = self.options.window_ms;
+        let first = from.div_euclid(window).checked_mul(window);
+        let short = i128::from(to) - i128::from(from) <= 64 * i128::from(window);
+        let Some(first) = first.filter(|_| short) else {
+            // A long range: reading it is not worth caching.
+            return Ok(vec![Arc::new(self.block_samples(series, from, to).await?)]);
+        };
+        let starts: Vec<i64> =
+            std::iter::successors(Some(first), |s| s.checked_add(window).filter(|n| *n < to))
+                .collect();
+        if let Some(hit) = self.lock().block_cache.get_all(series.id, &starts) {
+            return Ok(hit);
+        }
+        let mut per_window: BTreeMap<i64, Vec<(i64, f64)>> =
+            starts.iter().map(|&s| (s, Vec::new())).collect();
+        for (ts, value) in self.block_samples(series, from, to).await? {
+            per_window
+                .entry(align(ts, window))
+                .or_default()
+                .push((ts, value));
+        }
+        let windows: Vec<(i64, Samples)> = per_window
+            .into_iter()
+            .map(|(start, samples)| (start, Arc::new(samples)))
+            .collect();
+        let mut state = self.lock();
+        for (start, samples) in &windows {
+            state
+                .block_cache
+                .insert(series.id, *start, Arc::clone(samples));
+        }
+        Ok(windows.into_iter().map(|(_, samples)| samples).collect())
+    }
+
+    /// Raw samples of a series from the blocks of the windows that overlap
+    /// `[from, to)` (whole windows, not cut to the range).
+    async fn block_samples(
+        &self,
+        series: &SeriesInfo,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(i64, f64)>> {
+        let window = self.options.window_ms;
         let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ChunkRow>(SELECT_BLOCKS)
             .bind(&series.node)
             .bind(to)
@@ -251,9 +325,8 @@ impl TimeseriesStore {
             .fetch_all(pool)
             .await)
         .db("read blocks")?;
-        let rows = rows.into_iter().map(ChunkRow::joined);
-        let legacy_len = out.len();
-        for row in rows {
+        let mut out = Vec::new();
+        for row in rows.into_iter().map(ChunkRow::joined) {
             let corrupt = |reason| Error::CorruptBlock {
                 node: series.node.clone(),
                 start_ms: row.start_ms,
@@ -263,21 +336,6 @@ impl TimeseriesStore {
             if let Some(raw) = block.read(series.id) {
                 let raw = raw.map_err(corrupt)?;
                 out.extend(raw.ts.into_iter().zip(raw.values));
-            }
-        }
-        if legacy_len > 0 {
-            // Blocks hold the later writes of a window that has both.
-            normalize(&mut out);
-        }
-        out.retain(|s| s.0 >= from && s.0 < to);
-        if !head.is_empty() {
-            let sorted_apart = match (out.last(), head.first()) {
-                (Some(last), Some(first)) => last.0 < first.0,
-                _ => true,
-            };
-            out.extend(head);
-            if !sorted_apart {
-                normalize(&mut out);
             }
         }
         Ok(out)

@@ -155,7 +155,7 @@ async fn change_password(
     }
     state.limiter.record_success(&keys);
     state.store.set_password(&username, &request.new).await?;
-    auth::revoke_sessions(&state.store, &username).await?;
+    auth::revoke_sessions(&state, &username).await?;
     audit::record(
         &state,
         &username,

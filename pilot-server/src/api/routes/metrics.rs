@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 
 use crate::api::auth::Authenticated;
 use crate::api::error::{ApiError, ApiResult};
-use crate::api::extract::ApiQuery;
+use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::state::AppState;
 use crate::api::types::{
     ErrorBody, MetricAggregation, MetricsQuery, MetricsQueryResponse, SeriesView,
@@ -147,7 +147,7 @@ async fn query(
     State(state): State<AppState>,
     _: Authenticated,
     ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
-) -> ApiResult<Json<MetricsQueryResponse>> {
+) -> ApiResult<ApiJson<MetricsQueryResponse>> {
     let request = parse_query(pairs)?;
     let now = now_ms();
     let end_ms = match &request.end {
@@ -183,7 +183,7 @@ async fn query(
     selector.labels = request.labels.clone();
     let range = RangeQuery::stepped(selector, start_ms, end_ms, step_ms, aggregation.into());
     let series = state.metrics.query(&range).await?;
-    Ok(Json(MetricsQueryResponse {
+    Ok(ApiJson(MetricsQueryResponse {
         metric: request.metric,
         start_ms,
         end_ms,

@@ -111,7 +111,7 @@ async fn delete_user(
 ) -> ApiResult<StatusCode> {
     keep_an_admin(&state, &username).await?;
     state.store.delete_user(&username).await?;
-    auth::revoke_sessions(&state.store, &username).await?;
+    auth::revoke_sessions(&state, &username).await?;
     audit::record(
         &state,
         session.actor(),
@@ -148,6 +148,7 @@ async fn set_role(
         keep_an_admin(&state, &username).await?;
     }
     state.store.set_role(&username, role).await?;
+    auth::forget_account(&state, &username);
     audit::record(
         &state,
         session.actor(),
