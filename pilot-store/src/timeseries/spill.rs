@@ -221,49 +221,56 @@ impl TimeseriesStore {
     }
 }
 
-/// Replays every head row into `head`, in write order, streaming.
-pub(super) async fn load_rows(
+/// Calls `each` with every head row and its samples, in write order,
+/// streaming (the head may be far larger than memory).
+async fn each_row(
     db: &crate::db::Database,
-    head: &mut Head,
-    window_ms: i64,
+    action: &'static str,
+    mut each: impl FnMut(&HeadRow, Vec<HeadSample>),
 ) -> Result<()> {
     on_pool!(db, pool => {
         let mut rows = sqlx::query_as::<_, HeadRow>(
             "SELECT id, min_ts, samples, payload FROM ts_head ORDER BY id",
         )
         .fetch(pool);
-        while let Some(row) = rows.try_next().await.db("load head")? {
-            head.push_all(&decode(&row)?, window_ms);
+        while let Some(row) = rows.try_next().await.db(action)? {
+            let samples = decode(&row)?;
+            each(&row, samples);
         }
         Ok::<(), Error>(())
     })
 }
 
+/// Replays every head row into `head`, in write order.
+pub(super) async fn load_rows(
+    db: &crate::db::Database,
+    head: &mut Head,
+    window_ms: i64,
+) -> Result<()> {
+    each_row(db, "load head", |_, samples| {
+        head.push_all(&samples, window_ms)
+    })
+    .await
+}
+
 /// Counts the head rows of a spilled head per window and computes the
-/// newest sample of every series, streaming (the head may be far larger
-/// than memory).
+/// newest sample of every series.
 pub(super) async fn scan_spilled(
     db: &crate::db::Database,
     head: &mut Head,
     latest: &mut IdMap<(i64, f64)>,
     window_ms: i64,
 ) -> Result<()> {
-    on_pool!(db, pool => {
-        let mut rows = sqlx::query_as::<_, HeadRow>(
-            "SELECT id, min_ts, samples, payload FROM ts_head ORDER BY id",
-        )
-        .fetch(pool);
-        while let Some(row) = rows.try_next().await.db("scan the head")? {
-            head.count_spilled(align(row.min_ts, window_ms), row.samples as usize);
-            for s in decode(&row)? {
-                let entry = latest.entry(s.series).or_insert((s.ts, s.value));
-                if s.ts >= entry.0 {
-                    *entry = (s.ts, s.value);
-                }
+    each_row(db, "scan the head", |row, samples| {
+        head.count_spilled(align(row.min_ts, window_ms), row.samples as usize);
+        for s in samples {
+            let entry = latest.entry(s.series).or_insert((s.ts, s.value));
+            if s.ts >= entry.0 {
+                *entry = (s.ts, s.value);
             }
         }
-        Ok::<(), Error>(())
     })
+    .await
 }
 
 fn add(total: &mut CompactionReport, part: CompactionReport) {
