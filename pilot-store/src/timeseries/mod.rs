@@ -106,6 +106,9 @@ pub struct TimeseriesStore {
     state: Mutex<State>,
     /// Serialises writes and compactions (the head's single writer).
     writer: tokio::sync::Mutex<()>,
+    /// Held for a whole compaction (which may take the writer lock several
+    /// times), so that one runs at a time.
+    compaction: tokio::sync::Mutex<()>,
     /// Held shared by queries and exclusively while compaction moves samples
     /// from the head to chunks, so a query never sees them twice.
     view: tokio::sync::RwLock<()>,

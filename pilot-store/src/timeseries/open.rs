@@ -105,6 +105,7 @@ impl TimeseriesStore {
             options,
             state: Mutex::new(state),
             writer: tokio::sync::Mutex::new(()),
+            compaction: tokio::sync::Mutex::new(()),
             view: tokio::sync::RwLock::new(()),
         })
     }

@@ -44,6 +44,17 @@ impl TimeseriesStore {
     /// Compacts the windows before `horizon`: in one transaction when the
     /// head is in memory, node group by node group when it is spilled.
     pub(super) async fn compact_to(&self, now: i64, horizon: i64) -> Result<CompactionReport> {
+        let _running = self.compaction.lock().await;
+        self.compact_unguarded(now, horizon).await
+    }
+
+    /// [`compact_to`](Self::compact_to), the caller holding the compaction
+    /// lock.
+    pub(super) async fn compact_unguarded(
+        &self,
+        now: i64,
+        horizon: i64,
+    ) -> Result<CompactionReport> {
         let writer = self.writer.lock().await;
         if !self.lock().head.is_spilled() {
             return self.compact_locked(now, horizon).await;

@@ -125,10 +125,14 @@ impl TimeseriesStore {
 
     /// Runs the compaction a write found due, once the write's lock is
     /// released (a spilled head compacts group by group, letting writes in
-    /// between).
+    /// between), unless a compaction is already running: the writes that
+    /// follow would all find it due until it ends.
     pub(super) async fn compact_if_due(&self, due: Option<(i64, i64)>) -> Result<()> {
         if let Some((now, horizon)) = due {
-            self.compact_to(now, horizon).await?;
+            let Ok(_running) = self.compaction.try_lock() else {
+                return Ok(());
+            };
+            self.compact_unguarded(now, horizon).await?;
         }
         Ok(())
     }
