@@ -66,6 +66,8 @@ pub struct Database {
     location: Arc<str>,
     /// SQLite: the WAL checkpoint task, stopped with the last clone.
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// Opened with [`Database::open_sqlite_read_only`].
+    read_only: bool,
 }
 
 impl fmt::Debug for Database {
@@ -143,6 +145,59 @@ impl Database {
             pool: Pool::Sqlite(pool),
             location,
             _checkpointer: Some(Arc::new(checkpointer)),
+            read_only: false,
+        })
+    }
+
+    /// Opens an existing SQLite file for reading only. Nothing is ever
+    /// written to it: no migration, no checkpoint, no pragma that changes
+    /// the file, and SQLite refuses writes on its connections. A server may
+    /// keep writing the file meanwhile; reads see its commits.
+    ///
+    /// The file must have been migrated by this version of Pilot: with any
+    /// other schema version this fails with [`Error::SchemaVersion`].
+    pub async fn open_sqlite_read_only(path: &Path) -> Result<Self> {
+        let location: Arc<str> = format!("sqlite://{}", path.display()).into();
+        let connect_error = |source| Error::Connect {
+            location: location.to_string(),
+            source,
+        };
+        if !path.is_file() {
+            return Err(connect_error(sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file; a read-only open does not create one",
+            ))));
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .read_only(true)
+            .create_if_missing(false)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(connect_error)?;
+        let expected = SQLITE_MIGRATIONS
+            .iter()
+            .map(|m| m.version)
+            .max()
+            .unwrap_or(0);
+        let found = applied_version(&pool).await?;
+        if found != expected {
+            pool.close().await;
+            return Err(Error::SchemaVersion {
+                location: location.to_string(),
+                found,
+                expected,
+            });
+        }
+        Ok(Database {
+            pool: Pool::Sqlite(pool),
+            location,
+            _checkpointer: None,
+            read_only: true,
         })
     }
 
@@ -187,7 +242,25 @@ impl Database {
             pool: Pool::Postgres(pool),
             location,
             _checkpointer: None,
+            read_only: false,
         })
+    }
+
+    /// Whether this handle was opened read-only (and refuses writes).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// Fails with [`Error::ReadOnly`] on a read-only handle; `action` says
+    /// what was asked, e.g. "write samples".
+    pub(crate) fn ensure_writable(&self, action: &'static str) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly {
+                action,
+                location: self.location.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// The engine behind this handle.
@@ -279,6 +352,26 @@ impl Database {
             Pool::Postgres(_) => payload.split_at(payload.len() - payload.len() % TOAST_CHUNK),
         }
     }
+}
+
+/// The newest migration applied to an SQLite database (0 when it has none:
+/// not a Pilot database, or an empty file).
+async fn applied_version(pool: &SqlitePool) -> Result<i64> {
+    let (has_table,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(pool)
+    .await
+    .db("read the schema version")?;
+    if !has_table {
+        return Ok(0);
+    }
+    let (version,): (i64,) =
+        sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await
+            .db("read the schema version")?;
+    Ok(version)
 }
 
 /// Bytes of a PostgreSQL TOAST chunk with the default 8 KB pages.

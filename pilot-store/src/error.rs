@@ -47,6 +47,31 @@ pub enum Error {
         source: sqlx::migrate::MigrateError,
     },
 
+    /// A database opened read-only has another schema version than this
+    /// build reads; a read-only open never migrates.
+    #[error(
+        "database {location} has schema version {found}, this Pilot reads version {expected}; \
+         it was opened read-only, so it is not migrated: open it once with a writer (the server, \
+         or MetricsStore.create) to upgrade it, or use the Pilot that wrote it"
+    )]
+    SchemaVersion {
+        /// Where the database is.
+        location: String,
+        /// The newest migration applied to it (0: none, not a Pilot database).
+        found: i64,
+        /// The newest migration this build has.
+        expected: i64,
+    },
+
+    /// A write to a database opened read-only.
+    #[error("{action}: database {location} was opened read-only; open it for writing to change it")]
+    ReadOnly {
+        /// What was asked, e.g. "write samples".
+        action: &'static str,
+        /// Where the database is.
+        location: String,
+    },
+
     /// A statement failed.
     #[error(
         "database error while {action}: {source}; check that the database is reachable and writable"

@@ -19,7 +19,10 @@ use crate::store_results::{Series, as_arrays, as_points, import_numpy};
 /// The timeseries store of a Pilot server (an SQLite file).
 ///
 /// ``MetricsStore(path)`` opens an existing store for reading: nothing is
-/// ever written to it. ``MetricsStore.create(path)`` opens or creates one
+/// ever written to it, not even a schema upgrade, so it can be read while
+/// the server writes it (a store written by another Pilot version raises
+/// :class:`StoreError` naming both versions). ``MetricsStore.create(path)``
+/// opens or creates one
 /// that :meth:`write` may add samples to. The series and the not yet
 /// compacted samples are read when the store is opened; open it again to
 /// see what another process wrote since. Use it as a context manager, or
@@ -34,7 +37,11 @@ pub(crate) struct MetricsStore {
 impl MetricsStore {
     fn open(py: Python<'_>, path: PathBuf, writable: bool) -> PyResult<Self> {
         let opened = wait(py, async {
-            let db = Database::open_sqlite(&path, SqliteDurability::Full).await?;
+            let db = if writable {
+                Database::open_sqlite(&path, SqliteDurability::Full).await?
+            } else {
+                Database::open_sqlite_read_only(&path).await?
+            };
             TimeseriesStore::open(db, TimeseriesOptions::default()).await
         })?
         .map_err(|e| store_error(py, e))?;

@@ -131,6 +131,7 @@ def test_query_numpy_explains_a_missing_numpy(
 
 def test_opening_an_existing_store_never_writes_to_it(store_file: Path) -> None:
     before = content(store_file)
+    raw = store_file.read_bytes()
     with pilot.MetricsStore(store_file) as store:
         store.series()
         store.query("cpu", step=60_000)
@@ -138,6 +139,35 @@ def test_opening_an_existing_store_never_writes_to_it(store_file: Path) -> None:
         with pytest.raises(pilot.StoreError, match="opened read-only"):
             store.write("n1", [("cpu", T0, 1.0)])
     assert content(store_file) == before
+    assert store_file.read_bytes() == raw
+
+
+def test_a_store_of_another_version_is_not_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "older.db"
+    with pilot.MetricsStore.create(path) as store:
+        store.write("n1", [("cpu", T0, 1.0)])
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)"
+    )
+    connection.commit()
+    connection.close()
+    before = content(path)
+    with pytest.raises(pilot.StoreError, match="not migrated") as caught:
+        pilot.MetricsStore(path)
+    assert "older.db" in str(caught.value)
+    assert content(path) == before
+
+
+def test_a_store_is_read_while_a_writer_has_it_open(tmp_path: Path) -> None:
+    path = tmp_path / "live.db"
+    with pilot.MetricsStore.create(path) as writer:
+        writer.write("n1", [("cpu", T0, 1.0)])
+        with pilot.MetricsStore(path) as reader:
+            assert reader.query("cpu")[0].points == [(T0, 1.0)]
+        writer.write("n1", [("cpu", T0 + 10_000, 2.0)])
+        with pilot.MetricsStore(path) as reader:
+            assert reader.query("cpu")[0].points == [(T0, 1.0), (T0 + 10_000, 2.0)]
 
 
 def test_written_samples_are_durable(tmp_path: Path) -> None:

@@ -121,6 +121,7 @@ impl TimeseriesStore {
     /// Compacts every window closed at `now` (Unix ms) and applies retention
     /// as of `now`.
     pub async fn compact_at(&self, now: i64) -> Result<CompactionReport> {
+        self.db.ensure_writable("compact")?;
         self.compact_to(now, self.horizon(now)).await
     }
 

@@ -24,6 +24,7 @@ impl TimeseriesStore {
     /// hand in at the same time. When it returns `Ok`, every sample is in the
     /// database; when it fails, none is.
     pub(super) async fn write_grouped(&self, batch: MetricBatch) -> Result<()> {
+        self.db.ensure_writable("write samples")?;
         check(&batch)?;
         if batch.samples.is_empty() {
             return Ok(());

@@ -42,6 +42,9 @@ const INSERT_HEAD: &str =
 
 impl TimeseriesStore {
     /// Opens the store: loads the series and replays the head into memory.
+    /// On a database opened read-only ([`Database::open_sqlite_read_only`])
+    /// nothing is written: writes and compactions fail with
+    /// [`Error::ReadOnly`](crate::Error::ReadOnly).
     pub async fn open(db: Database, options: TimeseriesOptions) -> Result<Self> {
         options.validate()?;
         let mut state = State::default();
@@ -74,8 +77,11 @@ impl TimeseriesStore {
         .db("size the head")?;
         if legacy_head {
             // Rows of earlier versions: they held the whole head in memory.
+            // A read-only handle reads them as they are; nothing compacts.
             load_head(&db, &mut state.head, options.window_ms).await?;
-            rewrite_head(&db, &mut state, options.window_ms).await?;
+            if !db.is_read_only() {
+                rewrite_head(&db, &mut state, options.window_ms).await?;
+            }
         } else if head_samples as u64 > options.head_memory_samples as u64 {
             state.head.spill();
             spill::scan_spilled(&db, &mut state.head, &mut state.latest, options.window_ms).await?;

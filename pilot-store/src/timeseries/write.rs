@@ -110,6 +110,7 @@ impl TimeseriesStore {
     /// timestamp in several batches resolve as in one batch: the later
     /// batch in the slice wins.
     pub async fn write_batches(&self, batches: &[MetricBatch]) -> Result<()> {
+        self.db.ensure_writable("write samples")?;
         for batch in batches {
             check(batch)?;
         }
