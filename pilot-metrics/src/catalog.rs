@@ -1,5 +1,10 @@
 //! The metrics the collector produces: name, kind and meaning of each, for
 //! exposition formats and dashboards.
+//!
+//! Derived gauges are rounded to a resolution finer than their measurement's
+//! (see [`crate::precision`]), and their help text says so: every
+//! `*_percent` and `*_per_second` gauge to 0.01, `collector_duration_seconds`
+//! to the microsecond.
 
 /// Whether a metric only goes up (a counter) or moves freely (a gauge).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,16 +61,16 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "collector_duration_seconds",
-        "Time the latest collection took.",
+        "Time the latest collection took. Rounded to the microsecond.",
     ),
     gauge("cpu_cores", "Online logical CPUs."),
     gauge(
         "cpu_mode_percent",
-        "Share of all CPUs' time spent in each mode since the previous collection, by mode.",
+        "Share of all CPUs' time spent in each mode since the previous collection, by mode. Rounded to 0.01.",
     ),
     gauge(
         "cpu_usage_percent",
-        "Share of time the CPU was busy (neither idle nor waiting for I/O) since the previous collection; cpu=\"total\" is all CPUs together.",
+        "Share of time the CPU was busy (neither idle nor waiting for I/O) since the previous collection; cpu=\"total\" is all CPUs together. Rounded to 0.01.",
     ),
     counter(
         "disk_io_time_seconds_total",
@@ -73,7 +78,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "disk_read_bytes_per_second",
-        "Bytes read from the block device per second since the previous collection, by device.",
+        "Bytes read from the block device per second since the previous collection, by device. Rounded to 0.01.",
     ),
     counter(
         "disk_read_bytes_total",
@@ -89,7 +94,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "disk_written_bytes_per_second",
-        "Bytes written to the block device per second since the previous collection, by device.",
+        "Bytes written to the block device per second since the previous collection, by device. Rounded to 0.01.",
     ),
     counter(
         "disk_written_bytes_total",
@@ -105,7 +110,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "filesystem_usage_percent",
-        "Used share of the filesystem as df computes it, by filesystem.",
+        "Used share of the filesystem as df computes it, by filesystem. Rounded to 0.01.",
     ),
     gauge(
         "filesystem_used_bytes",
@@ -128,11 +133,14 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge("memory_free_bytes", "Memory not used at all."),
     gauge("memory_total_bytes", "Usable physical memory."),
-    gauge("memory_usage_percent", "Used share of physical memory."),
+    gauge(
+        "memory_usage_percent",
+        "Used share of physical memory. Rounded to 0.01.",
+    ),
     gauge("memory_used_bytes", "Memory in use: total minus available."),
     gauge(
         "network_receive_bytes_per_second",
-        "Bytes received per second since the previous collection, by interface.",
+        "Bytes received per second since the previous collection, by interface. Rounded to 0.01.",
     ),
     counter(
         "network_receive_bytes_total",
@@ -148,7 +156,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "network_receive_packets_per_second",
-        "Packets received per second since the previous collection, by interface.",
+        "Packets received per second since the previous collection, by interface. Rounded to 0.01.",
     ),
     counter(
         "network_receive_packets_total",
@@ -156,7 +164,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "network_transmit_bytes_per_second",
-        "Bytes sent per second since the previous collection, by interface.",
+        "Bytes sent per second since the previous collection, by interface. Rounded to 0.01.",
     ),
     counter("network_transmit_bytes_total", "Bytes sent, by interface."),
     counter(
@@ -169,7 +177,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "network_transmit_packets_per_second",
-        "Packets sent per second since the previous collection, by interface.",
+        "Packets sent per second since the previous collection, by interface. Rounded to 0.01.",
     ),
     counter(
         "network_transmit_packets_total",
@@ -177,7 +185,7 @@ pub const METRICS: &[MetricDesc] = &[
     ),
     gauge(
         "process_cpu_usage_percent",
-        "CPU use of one of the top processes in percent of one core, by pid and command name.",
+        "CPU use of one of the top processes in percent of one core, by pid and command name. Rounded to 0.01.",
     ),
     gauge(
         "process_resident_memory_bytes",
@@ -188,7 +196,7 @@ pub const METRICS: &[MetricDesc] = &[
     gauge("processes_running", "Tasks runnable."),
     gauge(
         "service_cpu_usage_percent",
-        "CPU use of a project's services in percent of one core, summed over all their processes.",
+        "CPU use of a project's services in percent of one core, summed over all their processes. Rounded to 0.01.",
     ),
     gauge("service_processes", "Processes of a project's services."),
     gauge(
@@ -232,6 +240,14 @@ mod tests {
             assert!(m.help.ends_with('.'), "{}", m.name);
         }
         assert_eq!(describe("load1").map(|m| m.kind), Some(MetricKind::Gauge));
+        for m in METRICS {
+            let rounded = m.name.ends_with("_percent") || m.name.ends_with("_per_second");
+            assert_eq!(m.help.ends_with(" Rounded to 0.01."), rounded, "{}", m.name);
+        }
+        assert!(
+            describe("collector_duration_seconds")
+                .is_some_and(|m| m.help.ends_with(" Rounded to the microsecond."))
+        );
         assert_eq!(describe("nope"), None);
     }
 }

@@ -16,7 +16,10 @@
 //!   [`ChannelSink`], [`PrometheusSink`] (served by [`PrometheusEndpoint`]).
 //! - [`SystemInfo`] describes the node for its registration.
 //!
-//! Metric names and kinds are listed in [`catalog::METRICS`].
+//! Metric names and kinds are listed in [`catalog::METRICS`]. Derived gauges
+//! (percentages, per-second rates, the collection's duration) are rounded
+//! where they are computed to a resolution finer than what was measured, so
+//! every consumer sees the same short decimals: see [`precision`].
 //!
 //! ```
 //! use pilot_metrics::{Collector, CollectorOptions, ServiceTarget};
@@ -40,6 +43,7 @@ pub mod catalog;
 mod collection_loop;
 mod collector;
 pub mod error;
+pub mod precision;
 mod procfs;
 mod prometheus;
 mod samples;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use pilot_core::{MetricBatch, Sample};
 
+use crate::precision;
 use crate::snapshot::{ProcessUsage, Snapshot};
 
 /// Appends samples with one timestamp to a vector.
@@ -52,7 +53,7 @@ impl Snapshot {
         w.put(
             "collector_duration_seconds",
             &[],
-            self.duration.as_secs_f64(),
+            precision::duration_seconds(self.duration),
         );
     }
 
@@ -162,7 +163,9 @@ impl Snapshot {
             let same = || self.services[i..].iter().filter(|s| s.project == project);
             let labels = [("project", project)];
             if service.cpu_percent.is_some() {
-                let cpu = same().filter_map(|s| s.cpu_percent).sum();
+                // Each service's share is on the 0.01 grid already; the sum
+                // is put back on it (2.09 + 0.01 is 2.0999999999999996).
+                let cpu = precision::percent(same().filter_map(|s| s.cpu_percent).sum());
                 w.put("service_cpu_usage_percent", &labels, cpu);
             }
             let rss: u64 = same().map(|s| s.rss_bytes).sum();
@@ -230,9 +233,9 @@ mod tests {
     fn projects_sum_their_generations() {
         let snap = Snapshot {
             services: vec![
-                service("shop-g1", "shop", 10.0, 100),
+                service("shop-g1", "shop", 2.09, 100),
                 service("blog-g4", "blog", 1.0, 7),
-                service("shop-g2", "shop", 5.0, 50),
+                service("shop-g2", "shop", 0.01, 50),
             ],
             ..Snapshot::default()
         };
@@ -240,7 +243,8 @@ mod tests {
         let cpu: Vec<_> = values(&batch.samples, "service_cpu_usage_percent").collect();
         assert_eq!(cpu.len(), 2);
         assert_eq!(cpu[0].labels["project"], "shop");
-        assert_eq!(cpu[0].value, 15.0);
+        // 2.09 + 0.01 is 2.0999999999999996 in f64 arithmetic.
+        assert_eq!(cpu[0].value, 2.1);
         let rss: Vec<_> = values(&batch.samples, "service_resident_memory_bytes").collect();
         assert_eq!((rss[0].value, rss[1].value), (150.0, 7.0));
         assert_eq!(

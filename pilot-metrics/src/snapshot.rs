@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::precision;
 pub use crate::procfs::diskstats::DiskCounters;
 pub use crate::procfs::netdev::NetCounters;
 
@@ -15,7 +16,8 @@ pub struct Snapshot {
     pub elapsed: Option<Duration>,
     /// How many collections this collector has made, this one included.
     pub collections: u64,
-    /// How long this collection took.
+    /// How long this collection took (exposed as `collector_duration_seconds`,
+    /// rounded to the microsecond).
     pub duration: Duration,
     /// CPU usage since the previous collection.
     pub cpu: Option<CpuUsage>,
@@ -47,8 +49,9 @@ pub struct Snapshot {
     pub top_memory: Vec<ProcessUsage>,
 }
 
-/// Share of time spent in each mode, in percent of the CPUs measured (the
-/// modes add up to 100).
+/// Share of time spent in each mode, in percent of the CPUs measured, each
+/// rounded to 0.01 (see [`crate::precision`]; the modes add up to 100 within
+/// that rounding).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct CpuModes {
     /// User mode (guest time included).
@@ -70,9 +73,13 @@ pub struct CpuModes {
 }
 
 impl CpuModes {
-    /// Busy share: everything but idle and I/O wait.
+    /// Busy share: everything but idle and I/O wait, rounded to 0.01. It is
+    /// computed from the rounded idle and I/O wait shares, so it lies within
+    /// 0.01 of the exact busy share.
     pub fn usage(&self) -> f64 {
-        (100.0 - self.idle - self.iowait).clamp(0.0, 100.0)
+        // The modes are on the 0.01 grid already; rounding removes the
+        // residue the subtraction can leave in the last bits.
+        precision::percent((100.0 - self.idle - self.iowait).clamp(0.0, 100.0))
     }
 
     /// The modes with their conventional names, in `/proc/stat` order.
@@ -124,7 +131,7 @@ pub struct MemoryUsage {
 }
 
 impl MemoryUsage {
-    /// Used share of physical memory, in percent.
+    /// Used share of physical memory, in percent rounded to 0.01.
     pub fn used_percent(&self) -> f64 {
         percent(self.used, self.total)
     }
@@ -148,7 +155,8 @@ pub struct FilesystemUsage {
 }
 
 impl FilesystemUsage {
-    /// Used share as `df` computes it: used / (used + available), in percent.
+    /// Used share as `df` computes it: used / (used + available), in percent
+    /// rounded to 0.01.
     pub fn used_percent(&self) -> f64 {
         percent(self.used, self.used + self.available)
     }
@@ -166,7 +174,7 @@ pub struct DiskIo {
     pub rates: Option<DiskRates>,
 }
 
-/// Per-second I/O rates of a block device.
+/// Per-second I/O rates of a block device, each rounded to 0.01.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct DiskRates {
     /// Bytes read per second.
@@ -191,7 +199,7 @@ pub struct NetworkInterface {
     pub rates: Option<NetRates>,
 }
 
-/// Per-second traffic rates of a network interface.
+/// Per-second traffic rates of a network interface, each rounded to 0.01.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct NetRates {
     /// Bytes received per second.
@@ -224,8 +232,8 @@ pub struct ServiceUsage {
     pub service: String,
     /// The project it belongs to, e.g. "shop".
     pub project: String,
-    /// CPU use in percent of one core (a service busy on two cores shows
-    /// 200); `None` on the first collection.
+    /// CPU use in percent of one core, rounded to 0.01 (a service busy on
+    /// two cores shows 200); `None` on the first collection.
     pub cpu_percent: Option<f64>,
     /// Resident memory of all its processes (memory shared between them is
     /// counted once per process, as `ps` does).
@@ -245,7 +253,8 @@ pub struct ProcessUsage {
     pub name: String,
     /// The project of the service it belongs to, if any.
     pub project: Option<String>,
-    /// CPU use in percent of one core; `None` on the first collection.
+    /// CPU use in percent of one core, rounded to 0.01; `None` on the first
+    /// collection.
     pub cpu_percent: Option<f64>,
     /// Resident memory.
     pub rss_bytes: u64,
@@ -253,11 +262,11 @@ pub struct ProcessUsage {
     pub threads: u64,
 }
 
-/// `part / whole` in percent; 0 for an empty whole.
+/// `part / whole` in percent rounded to 0.01; 0 for an empty whole.
 pub(crate) fn percent(part: u64, whole: u64) -> f64 {
     if whole == 0 {
         0.0
     } else {
-        part as f64 * 100.0 / whole as f64
+        precision::percent(part as f64 * 100.0 / whole as f64)
     }
 }

@@ -137,6 +137,7 @@ fn the_exporter_serves_collections_and_stops_on_sigterm() {
     );
     assert!(body.contains("pilot_service_resident_memory_bytes{node=\"t\",project=\"tests\"}"));
     assert_eq!(promtool_check(&body).trim(), "");
+    assert_short_decimals(&body);
 
     let pid = nix::unistd::Pid::from_raw(exporter.child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -146,6 +147,29 @@ fn the_exporter_serves_collections_and_stops_on_sigterm() {
         status.is_some()
     });
     assert!(status.unwrap().success());
+}
+
+/// Derived gauges are exposed with the decimals of their resolution: two
+/// for percentages and rates, six for the collection's duration.
+fn assert_short_decimals(body: &str) {
+    let mut seen = 0;
+    for line in body.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let name = series.split('{').next().unwrap_or(series);
+        let most = if name.ends_with("_percent") || name.ends_with("_per_second") {
+            2
+        } else if name == "pilot_collector_duration_seconds" {
+            6
+        } else {
+            continue;
+        };
+        let decimals = value.split_once('.').map_or(0, |(_, d)| d.len());
+        assert!(decimals <= most, "{line}: more than {most} decimals");
+        seen += 1;
+    }
+    assert!(seen > 0, "the exposition has derived gauges");
 }
 
 #[test]

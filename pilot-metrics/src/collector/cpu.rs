@@ -1,12 +1,14 @@
 //! CPU usage from two readings of `/proc/stat`.
 
+use crate::precision;
 use crate::procfs::stat::{CpuTicks, KernelStat};
 use crate::snapshot::{CpuModes, CpuUsage};
 
-/// Share of each mode between two readings; `None` when no tick passed.
+/// Share of each mode between two readings, in percent rounded to 0.01;
+/// `None` when no tick passed.
 pub(crate) fn modes(now: &CpuTicks, before: &CpuTicks) -> Option<CpuModes> {
     let total = now.total().checked_sub(before.total()).filter(|t| *t > 0)? as f64;
-    let share = |n: u64, b: u64| n.saturating_sub(b) as f64 * 100.0 / total;
+    let share = |n: u64, b: u64| precision::percent(n.saturating_sub(b) as f64 * 100.0 / total);
     Some(CpuModes {
         user: share(now.user, before.user),
         nice: share(now.nice, before.nice),
@@ -55,15 +57,12 @@ mod tests {
         let m = modes(&ticks(160, 20, 110, 10), &ticks(100, 10, 40, 0)).unwrap();
         assert_eq!(
             (m.user, m.system, m.idle, m.iowait),
-            (
-                40.0,
-                6.666666666666667,
-                46.666666666666664,
-                6.666666666666667
-            )
+            (40.0, 6.67, 46.67, 6.67)
         );
-        assert!((m.named().iter().map(|(_, v)| v).sum::<f64>() - 100.0).abs() < 1e-9);
-        assert!((m.usage() - 46.666666666666664).abs() < 1e-9);
+        // Each mode is within 0.005 of its exact share.
+        assert!((m.named().iter().map(|(_, v)| v).sum::<f64>() - 100.0).abs() <= 0.04);
+        // 100 - 46.67 - 6.67: within 0.01 of the exact 46.666….
+        assert_eq!(m.usage(), 46.66);
         assert_eq!(modes(&ticks(1, 1, 1, 1), &ticks(1, 1, 1, 1)), None);
     }
 

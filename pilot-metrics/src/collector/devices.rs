@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::precision;
 use crate::procfs::Named;
 use crate::snapshot::{DiskCounters, DiskRates, NetCounters, NetRates};
 
@@ -84,9 +85,11 @@ fn previous<'a, T>(table: &'a [Named<T>], index: usize, name: &str) -> Option<&'
     }
 }
 
-/// `(now - before) / secs`, or `None` when the counter went backwards.
+/// `(now - before) / secs` rounded to 0.01, or `None` when the counter went
+/// backwards.
 fn rate(now: u64, before: u64, secs: f64) -> Option<f64> {
-    now.checked_sub(before).map(|d| d as f64 / secs)
+    now.checked_sub(before)
+        .map(|d| precision::per_second(d as f64 / secs))
 }
 
 /// Network rates between two readings `secs` apart.
@@ -153,6 +156,29 @@ mod tests {
                 .read_bytes,
             1024.0
         );
+    }
+
+    #[test]
+    fn rates_are_rounded_to_hundredths() {
+        let before = NetCounters::default();
+        let now = NetCounters {
+            rx_bytes: 612_331,
+            tx_bytes: 2,
+            rx_packets: 1,
+            ..NetCounters::default()
+        };
+        let r = net_rates(&now, &before, 10.000_213).unwrap();
+        assert_eq!(
+            (r.rx_bytes, r.tx_bytes, r.rx_packets, r.tx_packets),
+            (61_231.8, 0.2, 0.1, 0.0)
+        );
+        let d = DiskCounters {
+            reads: 2,
+            written_bytes: 10,
+            ..DiskCounters::default()
+        };
+        let r = disk_rates(&d, &DiskCounters::default(), 3.0).unwrap();
+        assert_eq!((r.reads, r.written_bytes), (0.67, 3.33));
     }
 
     #[test]

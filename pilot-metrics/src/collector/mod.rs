@@ -13,6 +13,8 @@
 mod cpu;
 mod devices;
 mod filesystems;
+#[cfg(test)]
+mod grid_tests;
 mod processes;
 mod services;
 
@@ -294,7 +296,7 @@ fn process_usage(
         project,
         cpu_percent: secs
             .zip(entry.cpu_delta)
-            .map(|(s, d)| d as f64 / units.ticks_per_sec / s * 100.0),
+            .map(|(s, d)| units.cpu_percent(d, s)),
         rss_bytes: entry.stat.rss_pages * units.page_size,
         threads: u64::from(entry.stat.threads),
     }

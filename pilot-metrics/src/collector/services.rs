@@ -5,6 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::processes::ProcessTable;
+use crate::precision;
 use crate::procfs::ReadBuf;
 use crate::snapshot::ServiceUsage;
 
@@ -87,6 +88,14 @@ pub(crate) struct Units {
     pub page_size: u64,
 }
 
+impl Units {
+    /// `ticks` of CPU time over `secs` seconds, in percent of one core
+    /// rounded to 0.01.
+    pub fn cpu_percent(&self, ticks: u64, secs: f64) -> f64 {
+        precision::percent(ticks as f64 / self.ticks_per_sec / secs * 100.0)
+    }
+}
+
 /// Measures each target over the scanned `table` into `out` (one entry per
 /// target, in order), and marks each claimed process with its target.
 /// `elapsed_secs` is the time since the previous scan, if any.
@@ -130,7 +139,7 @@ pub(crate) fn measure(
             cpu_ticks += entry.cpu_delta.unwrap_or(0);
         }
         if let Some(secs) = elapsed_secs.filter(|s| *s > 0.0) {
-            usage.cpu_percent = Some(cpu_ticks as f64 / units.ticks_per_sec / secs * 100.0);
+            usage.cpu_percent = Some(units.cpu_percent(cpu_ticks, secs));
         }
         match out.get_mut(t) {
             Some(slot) => {
@@ -375,5 +384,23 @@ mod tests {
             &mut out,
         );
         assert_eq!(out[0].processes, 0);
+    }
+
+    #[test]
+    fn cpu_percent_is_rounded_to_hundredths() {
+        assert_eq!(UNITS.cpu_percent(2, 3.0), 0.67);
+        assert_eq!(UNITS.cpu_percent(1001, 10.000_213), 100.1);
+        assert_eq!(UNITS.cpu_percent(0, 10.0), 0.0);
+        let mut t = table(&[entry(40, 1, 40, 7), entry(41, 40, 40, 0)]);
+        let mut out = Vec::new();
+        measure(
+            &mut t,
+            &[ServiceTarget::process("api-g2", 40)],
+            UNITS,
+            Some(3.0),
+            &mut ServiceScratch::default(),
+            &mut out,
+        );
+        assert_eq!(out[0].cpu_percent, Some(2.33));
     }
 }
