@@ -1,5 +1,6 @@
-//! The generated dataset: per node, 10-second host metrics as the collector
-//! produces them.
+//! The `five` dataset: per node, five 10-second host metrics, two of them
+//! busy byte counters (a dense stress set; `collector_mix.rs` has the whole
+//! mix a host sends). Also the random source both datasets use.
 //!
 //! - `cpu_usage_percent{cpu="total"}`: a mean-reverting noisy random walk in
 //!   0..100, one decimal (as the seed's dashboards show it, e.g. 45.2);

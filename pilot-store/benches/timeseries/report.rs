@@ -78,6 +78,9 @@ pub(crate) fn codec_table(data: &[SeriesData]) {
         }
     }
     row("all", &all, total);
+    if data.iter().all(|s| s.floor_bits == 0.0) {
+        return;
+    }
     println!(
         "information floor (B/smp, no lossless encoding averages less): {}; all {:.3}",
         floors
@@ -133,16 +136,13 @@ pub(crate) fn percentiles(times: &mut [Duration]) -> (Duration, Duration) {
 }
 
 /// The results table.
-pub(crate) fn results_table(outcomes: &[Outcome]) {
+pub(crate) fn results_table(outcomes: &[Outcome], batch_samples: usize) {
     println!(
         "\nstores (ingest includes compaction; \"per commit\": node batches of {} samples stored per\n\
          commit; \"x naive\": against the naive schema with 500-row INSERTs and the same batches per\n\
          commit; query = 30 days of one series at ~1,000 points, avg; INSERT-per-row ingest measured\n\
          on the first day only):",
-        outcomes
-            .iter()
-            .find(|o| o.group == 1 && o.store == NAIVE_BULK)
-            .map_or(0, |_| 5 * crate::env_or("PILOT_BENCH_BATCH", 1000))
+        batch_samples
     );
     println!(
         "{:<9} {:<24} {:>10} {:>12} {:>9} {:>13} {:>8} {:>8} {:>10} {:>10} {:>7}",

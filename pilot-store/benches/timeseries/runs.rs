@@ -10,7 +10,7 @@ use pilot_store::timeseries::{
 };
 
 use crate::dataset::SeriesData;
-use crate::naive::Naive;
+use crate::naive::{Naive, Row};
 use crate::report::{NAIVE_BULK, NAIVE_ROWS, percentiles};
 use crate::{Config, Outcome, env_or};
 
@@ -31,6 +31,53 @@ fn batches<'a>(data: &'a [SeriesData], cfg: &Config) -> Vec<(Vec<&'a SeriesData>
         }
     }
     out
+}
+
+/// The naive schema's tables: one per series of a node (every node has the
+/// same series, in the same order), named after the metric, with the label
+/// values appended where a metric has several series.
+fn naive_tables(data: &[SeriesData]) -> Vec<String> {
+    let first: Vec<&SeriesData> = data.iter().filter(|s| s.node == data[0].node).collect();
+    first
+        .iter()
+        .map(|s| {
+            if first.iter().filter(|o| o.name == s.name).count() == 1 {
+                return s.name.clone();
+            }
+            let mut table = s.name.clone();
+            for value in s.labels.values() {
+                table.push('_');
+                table.extend(value.chars().map(
+                    |c| {
+                        if c.is_ascii_alphanumeric() { c } else { '_' }
+                    },
+                ));
+            }
+            table
+        })
+        .collect()
+}
+
+/// The naive table of the CPU series that queries read.
+fn naive_cpu_table(data: &[SeriesData], tables: &[String]) -> String {
+    let index = data
+        .iter()
+        .position(|s| s.name == "cpu_usage_percent")
+        .expect("a cpu_usage_percent series");
+    tables[index].clone()
+}
+
+/// The naive rows of one batch: each node's series in order, so a series'
+/// position is its table.
+fn naive_rows<'a>(series: &[&'a SeriesData], from: usize, len: usize) -> Vec<Row<'a>> {
+    let to = (from + len).min(series[0].ts.len());
+    let mut rows = Vec::with_capacity(series.len() * (to - from));
+    for i in from..to {
+        for (table, s) in series.iter().enumerate() {
+            rows.push((table, s.ts[i], s.node.as_str(), s.values[i]));
+        }
+    }
+    rows
 }
 
 fn metric_batch(series: &[&SeriesData], from: usize, len: usize) -> MetricBatch {
@@ -109,7 +156,8 @@ pub(crate) async fn run_pilot(
     let step = (to - from) / 1000;
     for q in 0..cfg.queries {
         let node = format!("node-{:02}", q % cfg.nodes + 1);
-        let sel = SeriesSelector::metric("cpu_usage_percent").on_node(node);
+        let mut sel = SeriesSelector::metric("cpu_usage_percent").on_node(node);
+        sel.labels.insert("cpu".into(), "total".into());
         let query = RangeQuery::stepped(sel, from, to, step, Aggregation::Avg);
         let t = Instant::now();
         let result = store.query(&query).await.expect("query");
@@ -169,7 +217,7 @@ pub(crate) async fn ingest_pilot_grouped(
         .expect("compact");
     ingest += t.elapsed();
     db.close().await;
-    ingest_outcome(backend, "pilot (pco)", data.len() / 5, samples, ingest)
+    ingest_outcome(backend, "pilot (pco)", cfg.nodes, samples, ingest)
 }
 
 /// The naive schema with the same grouping: one transaction for the
@@ -180,20 +228,14 @@ pub(crate) async fn ingest_naive_grouped(
     data: &[SeriesData],
     cfg: &Config,
 ) -> Outcome {
-    let tables: Vec<String> = data[..5].iter().map(|s| s.name.clone()).collect();
+    let tables = naive_tables(data);
     naive.create_tables(&tables).await;
     let mut ingest = Duration::ZERO;
     let mut samples = 0;
     for group in grouped(batches(data, cfg)) {
         let mut rows = Vec::new();
         for (series, from) in &group {
-            let to = (from + cfg.batch).min(series[0].ts.len());
-            for i in *from..to {
-                for s in series {
-                    let table = tables.iter().position(|t| *t == s.name).expect("table");
-                    rows.push((table, s.ts[i], s.node.as_str(), s.values[i]));
-                }
-            }
+            rows.extend(naive_rows(series, *from, cfg.batch));
         }
         samples += rows.len();
         let t = Instant::now();
@@ -201,7 +243,7 @@ pub(crate) async fn ingest_naive_grouped(
         ingest += t.elapsed();
     }
     naive.close().await;
-    ingest_outcome(backend, NAIVE_BULK, data.len() / 5, samples, ingest)
+    ingest_outcome(backend, NAIVE_BULK, cfg.nodes, samples, ingest)
 }
 
 /// Batches of the same time block (one per node) together.
@@ -243,23 +285,16 @@ pub(crate) async fn run_naive(
     cfg: &Config,
     end: i64,
 ) -> Vec<Outcome> {
-    let tables: Vec<String> = data[..5].iter().map(|s| s.name.clone()).collect();
+    let tables = naive_tables(data);
     let row_tables: Vec<String> = tables.iter().map(|t| format!("{t}_rowwise")).collect();
     naive.create_tables(&tables).await;
     naive.create_tables(&row_tables).await;
     let mut ingest = Duration::ZERO;
     let mut samples = 0;
     let (mut row_ingest, mut row_samples) = (Duration::ZERO, 0);
-    let row_limit = 8640 * cfg.nodes * 5; // one day of the dataset
+    let row_limit = 8640 * data.len(); // one day of the dataset
     for (series, from) in batches(data, cfg) {
-        let to = (from + cfg.batch).min(series[0].ts.len());
-        let mut rows = Vec::with_capacity(series.len() * (to - from));
-        for i in from..to {
-            for s in &series {
-                let table = tables.iter().position(|t| *t == s.name).expect("table");
-                rows.push((table, s.ts[i], s.node.as_str(), s.values[i]));
-            }
-        }
+        let rows = naive_rows(&series, from, cfg.batch);
         samples += rows.len();
         let t = Instant::now();
         naive.insert(&tables, &rows).await;
@@ -272,6 +307,7 @@ pub(crate) async fn run_naive(
         }
     }
     let bytes = naive.size(&tables).await;
+    let cpu_table = naive_cpu_table(data, &tables);
     let mut times = Vec::new();
     let mut points = 0;
     let (from, to) = (end - cfg.days * DAY, end);
@@ -279,9 +315,7 @@ pub(crate) async fn run_naive(
     for q in 0..cfg.queries.min(50) {
         let node = format!("node-{:02}", q % cfg.nodes + 1);
         let t = Instant::now();
-        let result = naive
-            .query_avg("cpu_usage_percent", &node, from, to, step)
-            .await;
+        let result = naive.query_avg(&cpu_table, &node, from, to, step).await;
         times.push(t.elapsed());
         points = result.len();
     }
