@@ -11,7 +11,7 @@ use pilot_core::Sample;
 use super::devices::{self, CounterTable};
 use super::processes::{ProcEntry, ProcessTable};
 use super::services::{self, ServiceScratch, ServiceTarget, Units};
-use super::{Collector, CollectorOptions, cpu, process_usage};
+use super::{Collector, CollectorOptions, cpu, memory_usage, process_usage};
 use crate::catalog::METRICS;
 use crate::precision::{DURATION_SCALE, PERCENT_SCALE, RATE_SCALE};
 use crate::procfs::diskstats::{self, DiskCounters};
@@ -19,7 +19,7 @@ use crate::procfs::meminfo::MemInfo;
 use crate::procfs::netdev::{self, NetCounters};
 use crate::procfs::stat::{self, KernelStat};
 use crate::procfs::{ReadBuf, load, pidstat};
-use crate::snapshot::{CpuUsage, FilesystemUsage, MemoryUsage, Snapshot};
+use crate::snapshot::{CpuUsage, FilesystemUsage, Snapshot};
 
 /// Seconds between the two readings, as a collector measures them.
 const SECS: f64 = 10.000_213;
@@ -115,17 +115,7 @@ fn fixed_snapshot() -> Snapshot {
     snap.load = load::parse_loadavg("0.33 1.07 2.91 2/120 4242\n").expect("fixed loadavg");
 
     let mem = MemInfo::parse(MEMINFO).expect("fixed /proc/meminfo parses");
-    snap.memory = MemoryUsage {
-        total: mem.total,
-        used: mem.used(),
-        available: mem.available,
-        free: mem.free,
-        buffers: mem.buffers,
-        cached: mem.cache(),
-        swap_total: mem.swap_total,
-        swap_used: mem.swap_used(),
-        swap_free: mem.swap_free,
-    };
+    snap.memory = memory_usage(&mem);
     snap.filesystems = vec![FilesystemUsage {
         device: "/dev/vda1".into(),
         mountpoint: "/".into(),

@@ -174,17 +174,7 @@ impl Collector {
 
         let text = f.meminfo.read_text(&mut self.buf)?;
         let mem = MemInfo::parse(text).map_err(|p| Error::format(f.meminfo.path(), p))?;
-        snap.memory = MemoryUsage {
-            total: mem.total,
-            used: mem.used(),
-            available: mem.available,
-            free: mem.free,
-            buffers: mem.buffers,
-            cached: mem.cache(),
-            swap_total: mem.swap_total,
-            swap_used: mem.swap_used(),
-            swap_free: mem.swap_free,
-        };
+        snap.memory = memory_usage(&mem);
 
         let text = f.loadavg.read_text(&mut self.buf)?;
         snap.load = load::parse_loadavg(text).map_err(|p| Error::format(f.loadavg.path(), p))?;
@@ -299,6 +289,21 @@ fn process_usage(
             .map(|(s, d)| units.cpu_percent(d, s)),
         rss_bytes: entry.stat.rss_pages * units.page_size,
         threads: u64::from(entry.stat.threads),
+    }
+}
+
+/// The memory figures of a snapshot from `/proc/meminfo`.
+pub(crate) fn memory_usage(mem: &MemInfo) -> MemoryUsage {
+    MemoryUsage {
+        total: mem.total,
+        used: mem.used(),
+        available: mem.available,
+        free: mem.free,
+        buffers: mem.buffers,
+        cached: mem.cache(),
+        swap_total: mem.swap_total,
+        swap_used: mem.swap_used(),
+        swap_free: mem.swap_free,
     }
 }
 

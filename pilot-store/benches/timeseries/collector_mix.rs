@@ -18,9 +18,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::dataset::{Rng, SeriesData};
+use crate::dataset::{Rng, SeriesData, collection_times};
 
-const STEP_MS: i64 = 10_000;
 const PAGE: f64 = 4096.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const CORES: usize = 2;
@@ -28,22 +27,16 @@ const HZ: f64 = 100.0;
 
 /// `nodes` nodes × 78 series, `days` days of samples ending at `end_ms`.
 pub(crate) fn generate(nodes: usize, days: i64, end_ms: i64) -> Vec<SeriesData> {
-    let n = (days * 86_400_000 / STEP_MS) as usize;
-    let start = end_ms - days * 86_400_000;
     let mut out = Vec::new();
     for node_index in 0..nodes {
         let node = format!("node-{:02}", node_index + 1);
         let mut rng = Rng::new(0xC011_0000 + node_index as u64);
-        let offset = rng.below(10_000) as i64;
+        let ts = collection_times(&mut rng, days, end_ms);
         let mut host = Host::new(&mut rng);
         let mut columns = Columns::default();
-        let mut ts = Vec::with_capacity(n);
-        for i in 0..n {
-            // The collection loop wakes within about a millisecond.
-            let jitter = i64::from(rng.below(10) == 0);
-            ts.push(start + offset + i as i64 * STEP_MS + jitter);
+        for step in 0..ts.len() {
             columns.next_row();
-            host.collect(&mut rng, i, &mut columns);
+            host.collect(&mut rng, step, &mut columns);
         }
         for (name, labels, kind, values) in columns.series {
             out.push(SeriesData {
