@@ -3,6 +3,7 @@
 //! named by a 32-bit symbol, so a series costs a few integers.
 
 use std::hash::BuildHasher;
+use std::ops::Range;
 
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
@@ -19,6 +20,100 @@ pub(super) fn index_u32(len: usize, what: &str) -> u32 {
         .unwrap_or_else(|| panic!("the series registry holds at most {} {what}", u32::MAX))
 }
 
+/// A buffer that stores items end to end: `str`s in a `String`, slices in
+/// a `Vec`.
+trait Slab: Default {
+    /// One stored item.
+    type Item: ?Sized + std::hash::Hash + Eq;
+    /// The item stored in `range`.
+    fn slice(&self, range: Range<usize>) -> &Self::Item;
+    /// Appends an item; returns the buffer's new length.
+    fn append(&mut self, item: &Self::Item) -> usize;
+}
+
+impl Slab for String {
+    type Item = str;
+
+    fn slice(&self, range: Range<usize>) -> &str {
+        &self[range]
+    }
+
+    fn append(&mut self, item: &str) -> usize {
+        self.push_str(item);
+        self.len()
+    }
+}
+
+impl<T: Copy + std::hash::Hash + Eq> Slab for Vec<T> {
+    type Item = [T];
+
+    fn slice(&self, range: Range<usize>) -> &[T] {
+        &self[range]
+    }
+
+    fn append(&mut self, item: &[T]) -> usize {
+        self.extend_from_slice(item);
+        self.len()
+    }
+}
+
+/// Every distinct item, stored once end to end and named by its position.
+#[derive(Debug, Default)]
+struct Interner<B> {
+    buffer: B,
+    /// End of each item in `buffer`; it starts where the previous one ends.
+    ends: Vec<usize>,
+    /// Positions, keyed by the hash of their item.
+    index: HashTable<u32>,
+    hasher: RandomState,
+}
+
+impl<B: Slab> Interner<B> {
+    fn get(&self, at: u32) -> &B::Item {
+        item_of(&self.buffer, &self.ends, at)
+    }
+
+    fn find(&self, item: &B::Item) -> Option<u32> {
+        let hash = self.hasher.hash_one(item);
+        self.index
+            .find(hash, |&at| item_of(&self.buffer, &self.ends, at) == item)
+            .copied()
+    }
+
+    /// The position of `item`, interning it if new; `what` names the
+    /// table's items for the message when it is full.
+    fn intern(&mut self, item: &B::Item, what: &str) -> u32 {
+        let hash = self.hasher.hash_one(item);
+        let Interner {
+            buffer,
+            ends,
+            index,
+            hasher,
+        } = self;
+        let entry = index.entry(
+            hash,
+            |&at| item_of(buffer, ends, at) == item,
+            |&at| hasher.hash_one(item_of(buffer, ends, at)),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
+            hashbrown::hash_table::Entry::Vacant(slot) => {
+                let at = index_u32(ends.len(), what);
+                ends.push(buffer.append(item));
+                slot.insert(at);
+                at
+            }
+        }
+    }
+}
+
+/// The item at position `at` of a buffer of items stored end to end.
+fn item_of<'a, B: Slab>(buffer: &'a B, ends: &[usize], at: u32) -> &'a B::Item {
+    let i = at as usize;
+    let start = if i == 0 { 0 } else { ends[i - 1] };
+    buffer.slice(start..ends[i])
+}
+
 /// A string of a [`Strings`] table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct Sym(u32);
@@ -32,67 +127,29 @@ impl Sym {
 
 /// Every distinct string, stored end to end in one buffer.
 #[derive(Debug, Default)]
-pub(super) struct Strings {
-    text: String,
-    /// End of each string in `text`; it starts where the previous one ends.
-    ends: Vec<usize>,
-    /// Symbols, keyed by the hash of their text.
-    index: HashTable<Sym>,
-    hasher: RandomState,
-}
+pub(super) struct Strings(Interner<String>);
 
 impl Strings {
     /// The text of a symbol of this table.
     pub(super) fn get(&self, sym: Sym) -> &str {
-        text_of(&self.text, &self.ends, sym)
+        self.0.get(sym.0)
     }
 
     /// The symbol of a string, if interned.
     pub(super) fn find(&self, s: &str) -> Option<Sym> {
-        let hash = self.hasher.hash_one(s);
-        self.index
-            .find(hash, |&sym| text_of(&self.text, &self.ends, sym) == s)
-            .copied()
+        self.0.find(s).map(Sym)
     }
 
     /// The symbol of a string, interning it if new.
     pub(super) fn intern(&mut self, s: &str) -> Sym {
-        let hash = self.hasher.hash_one(s);
-        let Strings {
-            text,
-            ends,
-            index,
-            hasher,
-        } = self;
-        let entry = index.entry(
-            hash,
-            |&sym| text_of(text, ends, sym) == s,
-            |&sym| hasher.hash_one(text_of(text, ends, sym)),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                let sym = Sym(index_u32(ends.len(), "distinct strings"));
-                text.push_str(s);
-                ends.push(text.len());
-                slot.insert(sym);
-                sym
-            }
-        }
+        Sym(self.0.intern(s, "distinct strings"))
     }
 
     /// How many distinct strings the table holds.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.ends.len()
+        self.0.ends.len()
     }
-}
-
-/// The text of `sym` in a buffer of strings stored end to end.
-fn text_of<'a>(text: &'a str, ends: &[usize], sym: Sym) -> &'a str {
-    let i = sym.index();
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &text[start..ends[i]]
 }
 
 /// A label set of a [`LabelSets`] table.
@@ -102,59 +159,24 @@ pub(super) struct LabelSet(u32);
 /// Every distinct label set, as (key, value) symbol pairs in key order,
 /// stored end to end. Many series share one set (`{"device": "eth0"}`, none).
 #[derive(Debug, Default)]
-pub(super) struct LabelSets {
-    pairs: Vec<(Sym, Sym)>,
-    /// End of each set in `pairs`; it starts where the previous one ends.
-    ends: Vec<usize>,
-    /// Sets, keyed by the hash of their pairs.
-    index: HashTable<LabelSet>,
-    hasher: RandomState,
-}
+pub(super) struct LabelSets(Interner<Vec<(Sym, Sym)>>);
 
 impl LabelSets {
     /// The pairs of a set of this table, in key order.
     pub(super) fn get(&self, set: LabelSet) -> &[(Sym, Sym)] {
-        pairs_of(&self.pairs, &self.ends, set)
+        self.0.get(set.0)
     }
 
     /// The set of these pairs (in key order), interning it if new.
-    pub(super) fn intern(&mut self, set_pairs: &[(Sym, Sym)]) -> LabelSet {
-        let hash = self.hasher.hash_one(set_pairs);
-        let LabelSets {
-            pairs,
-            ends,
-            index,
-            hasher,
-        } = self;
-        let entry = index.entry(
-            hash,
-            |&set| pairs_of(pairs, ends, set) == set_pairs,
-            |&set| hasher.hash_one(pairs_of(pairs, ends, set)),
-        );
-        match entry {
-            hashbrown::hash_table::Entry::Occupied(found) => *found.get(),
-            hashbrown::hash_table::Entry::Vacant(slot) => {
-                let set = LabelSet(index_u32(ends.len(), "distinct label sets"));
-                pairs.extend_from_slice(set_pairs);
-                ends.push(pairs.len());
-                slot.insert(set);
-                set
-            }
-        }
+    pub(super) fn intern(&mut self, pairs: &[(Sym, Sym)]) -> LabelSet {
+        LabelSet(self.0.intern(pairs, "distinct label sets"))
     }
 
     /// How many distinct sets the table holds.
     #[cfg(test)]
     pub(super) fn len(&self) -> usize {
-        self.ends.len()
+        self.0.ends.len()
     }
-}
-
-/// The pairs of `set` in a buffer of sets stored end to end.
-fn pairs_of<'a>(pairs: &'a [(Sym, Sym)], ends: &[usize], set: LabelSet) -> &'a [(Sym, Sym)] {
-    let i = set.0 as usize;
-    let start = if i == 0 { 0 } else { ends[i - 1] };
-    &pairs[start..ends[i]]
 }
 
 #[cfg(test)]
