@@ -290,7 +290,9 @@ class SeriesArrays:
 class MetricsStore:
     """The timeseries store of a Pilot server (an SQLite file).
 
-    ``MetricsStore(path)`` reads an existing store and never writes to it;
+    ``MetricsStore(path)`` reads an existing store and never writes to it,
+    not even a schema upgrade, so it can be read while the server writes it
+    (a store of another Pilot version raises :class:`pilot.StoreError`);
     ``MetricsStore.create(path)`` opens or creates one that can be written.
     """
 
