@@ -6,9 +6,10 @@ use std::sync::Mutex;
 
 use std::collections::BTreeMap;
 
-use super::head::{self, Head, HeadSample};
+use super::head::{self, HeadSample};
 use super::series::SeriesInfo;
 use super::spill;
+use super::write::{INSERT_HEAD, head_row};
 use super::{State, TimeseriesOptions, TimeseriesStore, codec};
 use crate::db::{Database, on_pool, toast_join};
 use crate::error::{DbContext, Error, Result};
@@ -24,21 +25,12 @@ struct SeriesRow {
 }
 
 #[derive(sqlx::FromRow)]
-struct HeadRow {
-    id: i64,
-    payload: Vec<u8>,
-}
-
-#[derive(sqlx::FromRow)]
 struct LastChunkRow {
     series_id: i64,
     start_ms: i64,
     payload: Vec<u8>,
     tail: Vec<u8>,
 }
-
-const INSERT_HEAD: &str =
-    "INSERT INTO ts_head (node, min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4, $5)";
 
 impl TimeseriesStore {
     /// Opens the store: loads the series and replays the head into memory.
@@ -78,7 +70,7 @@ impl TimeseriesStore {
         if legacy_head {
             // Rows of earlier versions: they held the whole head in memory.
             // A read-only handle reads them as they are; nothing compacts.
-            load_head(&db, &mut state.head, options.window_ms).await?;
+            spill::load_rows(&db, &mut state.head, options.window_ms).await?;
             if !db.is_read_only() {
                 rewrite_head(&db, &mut state, options.window_ms).await?;
             }
@@ -117,22 +109,6 @@ impl TimeseriesStore {
     }
 }
 
-/// Replays head rows of an earlier version in order.
-async fn load_head(db: &Database, head: &mut Head, window_ms: i64) -> Result<()> {
-    let rows = on_pool!(db, pool => sqlx::query_as::<_, HeadRow>(
-        "SELECT id, payload FROM ts_head ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await)
-    .db("load head")?;
-    for row in rows {
-        let samples = head::decode_batch(&row.payload)
-            .map_err(|reason| Error::CorruptHead { id: row.id, reason })?;
-        head.push_all(&samples, window_ms);
-    }
-    Ok(())
-}
-
 /// Rewrites a head of an earlier version as one row per node and window
 /// (what compaction and a spilled head expect), from the replayed samples,
 /// in one transaction.
@@ -156,14 +132,13 @@ async fn rewrite_head(db: &Database, state: &mut State, window_ms: i64) -> Resul
             .db("rewrite the head")?;
         for (node, samples) in &by_node {
             for row in head::by_window(samples, window_ms) {
-                let min_ts = row.iter().map(|s| s.ts).min().unwrap_or(0);
-                let max_ts = row.iter().map(|s| s.ts).max().unwrap_or(0);
+                let (min_ts, max_ts, count, payload) = head_row(&row);
                 sqlx::query(INSERT_HEAD)
                     .bind(*node)
                     .bind(min_ts)
                     .bind(max_ts)
-                    .bind(row.len() as i64)
-                    .bind(head::encode_batch(&row))
+                    .bind(count)
+                    .bind(payload)
                     .execute(&mut *tx)
                     .await
                     .db("rewrite the head")?;

@@ -14,11 +14,12 @@ use crate::error::{DbContext, Error, Result};
 
 const REGISTER_SERIES: &str = "INSERT INTO ts_series (node, name, labels) VALUES ($1, $2, $3) \
      ON CONFLICT (node, name, labels) DO UPDATE SET name = excluded.name RETURNING id";
-const INSERT_HEAD: &str =
+/// Inserts one head row: node, time range, sample count, payload.
+pub(super) const INSERT_HEAD: &str =
     "INSERT INTO ts_head (node, min_ts, max_ts, samples, payload) VALUES ($1, $2, $3, $4, $5)";
 
 /// Time range, count and payload of a head row.
-fn head_row(samples: &[HeadSample]) -> (i64, i64, i64, Vec<u8>) {
+pub(super) fn head_row(samples: &[HeadSample]) -> (i64, i64, i64, Vec<u8>) {
     let min_ts = samples.iter().map(|s| s.ts).min().unwrap_or(0);
     let max_ts = samples.iter().map(|s| s.ts).max().unwrap_or(0);
     (
