@@ -15,14 +15,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use pilot_agent::{NodeEngine, Toolchain};
 use pilot_benches::{ms, summarize, table};
-use pilot_core::engine::{
-    DeployRequest, Deployment, Engine, EngineOptions, EngineParts, NoEvents, StepKind,
-};
-use pilot_core::proxy::Proxy;
+use pilot_core::engine::{DeployRequest, Deployment, Engine, EngineOptions, NoEvents, StepKind};
 use pilot_core::source::SourceSpec;
-use pilot_core::supervisor::Supervisor;
-use pilot_core::{CommandsBuilder, HostRuntime, MemorySecretStore, NodeLayout, Runtime};
+use pilot_core::{HostRuntime, Runtime};
 
 const DEPLOYS: usize = 20;
 const ROLLBACKS: usize = 20;
@@ -57,23 +54,16 @@ async fn time_prepare(app: &Path) -> Duration {
     started.elapsed()
 }
 
-async fn engine(data: &Path) -> Engine {
-    let layout = NodeLayout::new(data);
-    Engine::new(
-        EngineParts {
-            services: Supervisor::open(layout.supervisor_dir()).await.unwrap(),
-            layout,
-            runtime: Arc::new(HostRuntime::new()),
-            builder: Arc::new(CommandsBuilder),
-            router: Proxy::new(),
-            secrets: Arc::new(MemorySecretStore::new()),
-            events: Arc::new(NoEvents),
-        },
-        EngineOptions {
-            public_ip: "127.0.0.1".parse().unwrap(),
-            ..EngineOptions::default()
-        },
-    )
+/// The node engine of `data`, opened as an agent opens it, on the host runtime.
+async fn engine(data: &Path) -> Arc<Engine> {
+    let options = EngineOptions {
+        public_ip: "127.0.0.1".parse().unwrap(),
+        ..EngineOptions::default()
+    };
+    NodeEngine::open(data, Toolchain::host(), options, Arc::new(NoEvents))
+        .await
+        .unwrap()
+        .engine
 }
 
 #[tokio::main]

@@ -8,14 +8,16 @@ use std::sync::Arc;
 use pilot_metrics::{
     Collector, CollectorOptions, ManagedServices, PrometheusEndpoint, PrometheusSink, SystemInfo,
 };
+use pilot_nix::Toolchain;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::collect::Collection;
-use crate::commands::{Dispatcher, NodeEngine, ProgressRoutes};
+use crate::commands::{Dispatcher, ProgressRoutes};
 use crate::error::{Error, Result};
 use crate::link::{self, LinkSettings, SessionContext};
+use crate::node_engine::NodeEngine;
 use crate::options::AgentOptions;
 use crate::outbox::{MAX_QUEUED_OUTPUT, Outbox};
 use crate::spool::MetricSpool;
@@ -56,7 +58,16 @@ impl Agent {
         let (hello_name, system) = describe_node(&options, &node_file);
 
         let progress = Arc::new(ProgressRoutes::new(outbox.clone()));
-        let node_engine = NodeEngine::open(&options, progress.clone()).await?;
+        let mut engine_options = options.engine.clone();
+        engine_options.public_ip = options.public_ip;
+        let toolchain = Toolchain::choose(options.runtime, options.nix.clone());
+        let node_engine = NodeEngine::open(
+            &options.data_dir,
+            toolchain,
+            engine_options,
+            progress.clone(),
+        )
+        .await?;
         match node_engine.engine.recover().await {
             Ok(report) => tracing::info!(?report, "deploy engine recovered"),
             Err(error) => {

@@ -13,11 +13,13 @@
 //! - [`MetricSpool`] is the on-disk metrics buffer: bounded by bytes (the
 //!   oldest batches are dropped and counted), sequence numbers that survive
 //!   restarts, batches removed when the server acknowledges them.
+//! - [`NodeEngine`] opens a node's deploy engine from a data dir and a
+//!   [`Toolchain`]; the agent, `pilot up`, Python and the benchmarks use it.
 //! - The crate also ships `pilot-proxy`, the built-in TCP proxy as its own process.
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use pilot_agent::{Agent, AgentOptions, AgentTls};
+//! use pilot_agent::{Agent, AgentOptions, ServerTls};
 //! use pilot_core::protocol::NodeToken;
 //!
 //! # async fn demo() -> pilot_agent::Result<()> {
@@ -25,7 +27,7 @@
 //!     .parse()
 //!     .expect("token");
 //! let mut options = AgentOptions::new("./pilot-data/node", "127.0.0.1:55001", token);
-//! options.tls = AgentTls::Off; // the server is on this machine
+//! options.tls = ServerTls::Off; // the server is on this machine
 //! options.metrics_listen = Some("127.0.0.1:9101".parse().expect("address"));
 //! let agent = Agent::start(options).await?;
 //! tokio::time::sleep(Duration::from_secs(1)).await;
@@ -55,6 +57,7 @@ mod collect;
 mod commands;
 pub mod error;
 mod link;
+pub mod node_engine;
 pub mod options;
 mod outbox;
 pub mod spool;
@@ -63,6 +66,8 @@ mod status;
 
 pub use agent::{Agent, AgentHandle, run};
 pub use error::{Error, Result};
-pub use options::{AgentOptions, AgentTls, RuntimeChoice};
+pub use node_engine::NodeEngine;
+pub use options::{AgentOptions, ServerTls};
+pub use pilot_nix::{NixOptions, RuntimeKind, Toolchain};
 pub use spool::{MetricSpool, SpoolFigures};
 pub use status::AgentStatus;

@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use pilot_core::EngineOptions;
 use pilot_core::protocol::{CertFingerprint, NodeToken};
-use pilot_nix::NixOptions;
+use pilot_nix::{NixOptions, RuntimeKind};
 
 use crate::error::{Error, Result};
 
-/// How the link to the server is protected.
+/// How the agent trusts the server it connects to: the TLS of its side of
+/// the link (the server side is the agent listener's own setting).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgentTls {
+pub enum ServerTls {
     /// Plain TCP. The agent then refuses deploys that carry secrets unless
     /// the server is on the loopback interface.
     Off,
@@ -21,23 +22,11 @@ pub enum AgentTls {
     Pinned(CertFingerprint),
 }
 
-impl AgentTls {
+impl ServerTls {
     /// Whether the link is encrypted.
     pub fn is_on(&self) -> bool {
-        matches!(self, AgentTls::Pinned(_))
+        matches!(self, ServerTls::Pinned(_))
     }
-}
-
-/// Which toolchain runtime deploys use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum RuntimeChoice {
-    /// Nix when `nix` is on `PATH`, the host's toolchains otherwise.
-    #[default]
-    Auto,
-    /// The host's toolchains ([`pilot_core::HostRuntime`]) with the config's commands.
-    Host,
-    /// Nix ([`pilot_nix::NixRuntime`]); `custom` apps build with their flake.
-    Nix(NixOptions),
 }
 
 /// Everything an agent needs to run. Build it with [`AgentOptions::new`] and
@@ -52,7 +41,7 @@ pub struct AgentOptions {
     /// The node's token, as `pilot node add` printed it.
     pub token: NodeToken,
     /// TLS of the link.
-    pub tls: AgentTls,
+    pub tls: ServerTls,
     /// The name announced in the hello; by default the name the server gave
     /// last time, else the host name. The server's welcome decides.
     pub node_name: Option<String>,
@@ -74,8 +63,10 @@ pub struct AgentOptions {
     pub public_ip: IpAddr,
     /// Deploy engine settings.
     pub engine: EngineOptions,
-    /// Toolchain runtime of deploys.
-    pub runtime: RuntimeChoice,
+    /// Toolchains of deploys (default `auto`: Nix when it is installed).
+    pub runtime: RuntimeKind,
+    /// How Nix is called when the runtime is (or resolves to) Nix.
+    pub nix: NixOptions,
 }
 
 /// The default time between metric collections.
@@ -92,7 +83,7 @@ impl AgentOptions {
             data_dir: data_dir.into(),
             server: server.into(),
             token,
-            tls: AgentTls::Off,
+            tls: ServerTls::Off,
             node_name: None,
             metrics_interval: DEFAULT_METRICS_INTERVAL,
             metrics_buffer_bytes: DEFAULT_METRICS_BUFFER_BYTES,
@@ -102,7 +93,8 @@ impl AgentOptions {
             metrics_listen: None,
             public_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             engine: EngineOptions::default(),
-            runtime: RuntimeChoice::Auto,
+            runtime: RuntimeKind::Auto,
+            nix: NixOptions::default(),
         }
     }
 

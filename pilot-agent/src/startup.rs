@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use pilot_core::protocol::{CertFingerprint, NodeToken};
 
 use crate::error::{Error, Result};
-use crate::options::{AgentTls, agent_dir, is_loopback_server};
+use crate::options::{ServerTls, agent_dir, is_loopback_server};
 
 /// Reads the node token from `path` (surrounding whitespace ignored). The
 /// error names the file, never its content.
@@ -34,12 +34,12 @@ pub fn choose_tls(
     fingerprint: Option<CertFingerprint>,
     no_tls: bool,
     data_dir: &Path,
-) -> Result<AgentTls> {
+) -> Result<ServerTls> {
     if let Some(fingerprint) = fingerprint {
-        return Ok(AgentTls::Pinned(fingerprint));
+        return Ok(ServerTls::Pinned(fingerprint));
     }
     if no_tls {
-        return Ok(AgentTls::Off);
+        return Ok(ServerTls::Off);
     }
     let kept = fingerprint_file(data_dir);
     match std::fs::read_to_string(&kept) {
@@ -48,13 +48,13 @@ pub fn choose_tls(
                 server: server.to_owned(),
                 source,
             })?;
-            return Ok(AgentTls::Pinned(fingerprint));
+            return Ok(ServerTls::Pinned(fingerprint));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io("read", kept, e)),
     }
     if is_loopback_server(server)? {
-        Ok(AgentTls::Off)
+        Ok(ServerTls::Off)
     } else {
         Err(Error::TlsRequired {
             server: server.to_owned(),
@@ -82,16 +82,16 @@ mod tests {
         );
         assert_eq!(
             choose_tls(remote, None, true, data.path()).unwrap(),
-            AgentTls::Off
+            ServerTls::Off
         );
         let pinned: CertFingerprint = FINGERPRINT.parse().unwrap();
         assert_eq!(
             choose_tls(remote, Some(pinned), false, data.path()).unwrap(),
-            AgentTls::Pinned(pinned)
+            ServerTls::Pinned(pinned)
         );
         assert_eq!(
             choose_tls("127.0.0.1:55001", None, false, data.path()).unwrap(),
-            AgentTls::Off
+            ServerTls::Off
         );
     }
 
@@ -102,7 +102,7 @@ mod tests {
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(&file, format!("{FINGERPRINT}\n")).unwrap();
         let tls = choose_tls("10.0.0.1:55001", None, false, data.path()).unwrap();
-        assert_eq!(tls, AgentTls::Pinned(FINGERPRINT.parse().unwrap()));
+        assert_eq!(tls, ServerTls::Pinned(FINGERPRINT.parse().unwrap()));
         std::fs::write(&file, "nonsense").unwrap();
         assert!(choose_tls("10.0.0.1:55001", None, false, data.path()).is_err());
     }

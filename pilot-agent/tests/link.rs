@@ -5,7 +5,7 @@
 
 mod support;
 
-use pilot_agent::{Agent, AgentTls, Error};
+use pilot_agent::{Agent, ServerTls, Error};
 use pilot_core::protocol::{AgentMessage, NodeToken, SelfSignedCert, ServerMessage, TlsAcceptor};
 use support::{FakeServer, VERSION, hello_parts, options, wait_for, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -152,7 +152,7 @@ async fn tls_link_trusts_only_the_pinned_certificate() {
     let token = NodeToken::generate();
 
     let mut opts = options(data.path(), server.addr(), &token);
-    opts.tls = AgentTls::Pinned(identity.fingerprint());
+    opts.tls = ServerTls::Pinned(identity.fingerprint());
     let agent = Agent::start(opts).await.unwrap();
     let mut conn = server.accept_tls(&acceptor).await;
     assert_eq!(hello_parts(&conn.hello).2, &token);
@@ -165,7 +165,7 @@ async fn tls_link_trusts_only_the_pinned_certificate() {
     // Another certificate than the pinned one: no hello ever goes out.
     let other = SelfSignedCert::generate(&["localhost".into()]).unwrap();
     let mut opts = options(data.path(), server.addr(), &token);
-    opts.tls = AgentTls::Pinned(other.identity().unwrap().fingerprint());
+    opts.tls = ServerTls::Pinned(other.identity().unwrap().fingerprint());
     let agent = Agent::start(opts).await.unwrap();
     let stream = server.accept_raw().await;
     let refused = acceptor.accept(stream).await;

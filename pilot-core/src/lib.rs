@@ -10,6 +10,7 @@
 pub mod builder;
 pub mod command;
 pub mod config;
+pub mod daemon;
 pub mod engine;
 pub mod error;
 pub mod fsutil;

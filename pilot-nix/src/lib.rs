@@ -12,6 +12,8 @@
 //!   shell once per release and runs every later command with its environment;
 //! - [`FlakeBuilder`] (a [`pilot_core::Builder`]): `nix build` with streamed
 //!   logs, a GC root per release and summarised errors, then the build commands;
+//! - [`toolchain`]: [`RuntimeKind`] (`auto`, `host`, `nix`) and the
+//!   [`Toolchain`] (runtime + builder) a node's deploys use, chosen in one place;
 //! - [`host`]: the NixOS host module for a node whose data lives on a volume.
 //!
 //! ```
@@ -36,6 +38,7 @@ pub mod host;
 pub mod nix;
 pub mod release_flake;
 pub mod runtime;
+pub mod toolchain;
 
 pub use builder::FlakeBuilder;
 pub use catalog::Catalog;
@@ -44,3 +47,4 @@ pub use flake::{RenderedFlake, render_flake};
 pub use nix::{NixFailure, NixOptions};
 pub use release_flake::ReleaseFlake;
 pub use runtime::NixRuntime;
+pub use toolchain::{RuntimeKind, Toolchain};

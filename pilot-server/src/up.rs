@@ -5,11 +5,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use pilot_agent::{AgentHandle, AgentOptions, AgentTls as AgentLinkTls, RuntimeChoice};
+use pilot_agent::{AgentHandle, AgentOptions, RuntimeKind, ServerTls};
 use pilot_core::protocol::{Command, CommandOutcome, DEFAULT_PORT, NodeToken};
-use pilot_store::ops::{
-    DeploymentStore, NewProject, NodeStore, ProjectSource, ProjectStatus, ProjectStore, UserStore,
-};
+use pilot_store::records::{NewProject, ProjectSource, ProjectStatus};
 
 use crate::deploy::{DeployOrder, Rollout, RolloutStatus};
 use crate::error::{Error, Result};
@@ -36,7 +34,7 @@ pub struct UpOptions {
     pub project: Option<String>,
     /// Toolchains of the local agent (default: Nix when `nix` is on PATH,
     /// the host's otherwise).
-    pub runtime: RuntimeChoice,
+    pub runtime: RuntimeKind,
 }
 
 impl UpOptions {
@@ -49,7 +47,7 @@ impl UpOptions {
             server,
             app_dir,
             project: None,
-            runtime: RuntimeChoice::Auto,
+            runtime: RuntimeKind::Auto,
         }
     }
 }
@@ -148,9 +146,9 @@ pub async fn up(
         SocketAddr::from((Ipv4Addr::LOCALHOST, server.agent_addr().port())).to_string(),
         token,
     );
-    agent_options.runtime = options.runtime.clone();
+    agent_options.runtime = options.runtime;
     if let Some(fingerprint) = server.cert_fingerprint() {
-        agent_options.tls = AgentLinkTls::Pinned(fingerprint);
+        agent_options.tls = ServerTls::Pinned(fingerprint);
     }
     let agent = pilot_agent::Agent::start(agent_options).await?;
     wait_online(&server).await?;

@@ -10,7 +10,6 @@ use api_support::{ADMIN_PASSWORD, TestApi, VIEWER_PASSWORD};
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use pilot_server::testing::FakeNodes;
-use pilot_store::ops::UserStore;
 use serde_json::json;
 
 /// Who may call a route.
@@ -368,7 +367,11 @@ async fn users_are_administered_and_deleted_users_lose_their_sessions() {
     // Recreated under the same name, the old token stays dead.
     api.state
         .store
-        .create_user("bob", "bob's long password", pilot_store::ops::Role::Admin)
+        .create_user(
+            "bob",
+            "bob's long password",
+            pilot_store::records::Role::Admin,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -404,9 +407,9 @@ async fn users_are_administered_and_deleted_users_lose_their_sessions() {
         "the last admin stays admin"
     );
 
-    let audit = pilot_store::ops::AuditLog::audit_entries(
+    let audit = pilot_store::SqlStore::audit_entries(
         &api.state.store,
-        &pilot_store::ops::AuditFilter::default(),
+        &pilot_store::records::AuditFilter::default(),
     )
     .await
     .unwrap();
@@ -509,7 +512,7 @@ async fn a_revocation_by_another_server_is_confirmed_before_refusing() {
     // Another server on the same database revokes vic's sessions and
     // issues a new one; this server has vic's old epoch in memory.
     let vic = api.state.store.user("vic").await.unwrap().unwrap();
-    pilot_store::ops::SettingsStore::set_setting(&api.state.store, "auth.session_epoch.vic", "1")
+    pilot_store::SqlStore::set_setting(&api.state.store, "auth.session_epoch.vic", "1")
         .await
         .unwrap();
     let newer = pilot_server::api::issue_session(&api.state, vic)
@@ -540,7 +543,7 @@ async fn with_no_account_cache_direct_store_changes_apply_at_once() {
     );
     api.state
         .store
-        .set_role("vic", pilot_store::ops::Role::Admin)
+        .set_role("vic", pilot_store::records::Role::Admin)
         .await
         .unwrap();
     assert_eq!(

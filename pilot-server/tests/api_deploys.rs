@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use pilot_core::protocol::Command;
 use pilot_core::{SecretScope, SecretStore};
-use pilot_store::ops::{AuditFilter, AuditLog};
+use pilot_store::records::AuditFilter;
 use serde_json::{Value, json};
 
 const SECRET: &str = "s3cr3t-value-that-must-not-leak";

@@ -13,9 +13,7 @@ use pilot_server::deploy::{
 };
 use pilot_server::testing::FakeNodes;
 use pilot_server::{CommandUpdate, Error, EventBus, ServerEvent};
-use pilot_store::ops::{
-    DeploymentStore, NewProject, NodeStore, ProjectSource, ProjectStatus, ProjectStore,
-};
+use pilot_store::records::{NewProject, ProjectSource, ProjectStatus};
 use pilot_store::{Database, MasterKey, SqlSecretStore, SqlStore, SqliteDurability};
 
 struct World {

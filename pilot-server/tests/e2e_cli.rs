@@ -119,7 +119,7 @@ fn start_agent(
             "--runtime",
             "host",
         ])
-        .env("RUST_LOG", "info");
+        .env("PILOT_LOG", "info");
     Proc::spawn(&format!("agent-{name}"), command)
 }
 
@@ -192,7 +192,7 @@ fn the_whole_loop_through_the_cli() {
         .arg(root.join("server"))
         .args(["--listen", &api, "--agent-listen", &agent_addr])
         .env("PILOT_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("RUST_LOG", "info");
+        .env("PILOT_LOG", "info");
     let server = Proc::spawn("server", serve);
     wait_listening(&api, Duration::from_secs(30));
     login(&home, &server_url);

@@ -12,7 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use e2e_support::*;
-use pilot_agent::{Agent, AgentOptions, AgentTls, MetricSpool, RuntimeChoice};
+use pilot_agent::{Agent, AgentOptions, MetricSpool, RuntimeKind, ServerTls};
 use pilot_core::protocol::{CertFingerprint, NodeToken};
 use pilot_store::timeseries::{RangeQuery, SeriesSelector};
 use pilot_store::{Database, SqliteDurability, TimeseriesOptions, TimeseriesStore};
@@ -114,8 +114,8 @@ async fn a_server_restart_loses_no_metric_and_no_deploy() {
             agents_addr.clone(),
             token,
         );
-        options.tls = AgentTls::Pinned(fingerprint);
-        options.runtime = RuntimeChoice::Host;
+        options.tls = ServerTls::Pinned(fingerprint);
+        options.runtime = RuntimeKind::Host;
         options.metrics_interval = Duration::from_millis(250);
         options.backoff_min = Duration::from_millis(100);
         options.backoff_max = Duration::from_secs(1);

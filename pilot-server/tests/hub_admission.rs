@@ -13,7 +13,6 @@ use pilot_core::protocol::{
 };
 use pilot_server::hub::HubOptions;
 use pilot_server::{NodeLink, ServerEvent};
-use pilot_store::ops::NodeStore;
 use rustls::pki_types::ServerName;
 
 fn refusal(answer: ServerMessage) -> String {

@@ -4,15 +4,18 @@
 //!
 //! - [`Database`]: an SQLite file in WAL mode (the embedded default) or a
 //!   PostgreSQL server (scale-out), migrated on open. Both run the same SQL.
-//! - [`ops`]: users, nodes, projects, deployments, audit log, alerts and
-//!   settings, each behind a trait and implemented by [`SqlStore`].
+//! - [`SqlStore`]: the server's [`records`] (users, nodes, projects,
+//!   deployments, audit log, settings), read and changed with its methods.
 //! - [`secrets`]: [`SqlSecretStore`], the encrypted `pilot_core::SecretStore`.
 //! - [`timeseries`]: [`TimeseriesStore`], the compressed metrics engine that
 //!   implements `pilot_core::MetricsSink`.
 //!
+//! The SQL of these tables lives here only: other crates call the stores'
+//! methods.
+//!
 //! ```
 //! use pilot_core::{MetricBatch, MetricsSink, Sample, SecretScope, SecretStore, SecretValue};
-//! use pilot_store::ops::{Role, UserStore};
+//! use pilot_store::records::Role;
 //! use pilot_store::timeseries::{RangeQuery, SeriesSelector, TimeseriesOptions};
 //! use pilot_store::{Database, MasterKey, SqlSecretStore, SqlStore, SqliteDurability, TimeseriesStore};
 //!
@@ -50,12 +53,20 @@
 mod checkpoint;
 pub mod db;
 pub mod error;
-pub mod ops;
+pub mod records;
 pub mod secrets;
 pub mod timeseries;
 
+// The unit tests use the integration tests' database helpers, whose paths
+// name the crate.
+#[cfg(test)]
+extern crate self as pilot_store;
+#[cfg(test)]
+#[path = "../tests/store/common.rs"]
+mod common;
+
 pub use db::{Backend, Database, SqliteDurability};
 pub use error::{Error, Result};
-pub use ops::SqlStore;
+pub use records::SqlStore;
 pub use secrets::{MasterKey, SqlSecretStore};
 pub use timeseries::{TimeseriesOptions, TimeseriesStore};

@@ -8,15 +8,11 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use pilot_core::engine::{self, DeployRequest, Engine, EngineOptions, EngineParts, service_name};
-use pilot_core::proxy::Proxy;
+use pilot_agent::NodeEngine;
+use pilot_core::engine::{self, DeployRequest, EngineOptions, service_name};
 use pilot_core::source::SourceSpec;
-use pilot_core::supervisor::Supervisor;
-use pilot_core::{
-    Builder, CommandsBuilder, HostRuntime, MemorySecretStore, NodeLayout, Runtime, SecretValue,
-    ServiceManager,
-};
-use pilot_nix::{FlakeBuilder, NixOptions, NixRuntime};
+use pilot_core::{SecretValue, ServiceManager};
+use pilot_nix::{NixOptions, RuntimeKind, Toolchain};
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -33,7 +29,8 @@ use crate::runtime::wait;
 ///
 /// ``data_dir`` holds releases, state and logs (created when missing).
 /// ``runtime`` is ``"host"`` (the host's own toolchains, checked against the
-/// config's versions) or ``"nix"`` (each release's generated flake, with
+/// config's versions), ``"auto"`` (Nix when ``nix`` is on ``PATH``, the
+/// host's otherwise) or ``"nix"`` (each release's generated flake, with
 /// ``nix_offline``, ``nix_overrides`` — ``{input: flake_ref}`` — and
 /// ``nix_config`` — extra ``nix.conf`` lines — for every Nix call). Public
 /// ports listen on ``public_ip``.
@@ -133,28 +130,17 @@ impl Deployer {
                 format!("public_ip {public_ip:?} is not an IP address; use e.g. \"127.0.0.1\" or \"0.0.0.0\""),
             )
         })?;
-        let (toolchains, builder): (Arc<dyn Runtime>, Arc<dyn Builder>) = match runtime {
-            "host" => (Arc::new(HostRuntime::new()), Arc::new(CommandsBuilder)),
-            "nix" => {
-                let options = NixOptions {
-                    offline: nix_offline,
-                    overrides: nix_overrides.unwrap_or_default(),
-                    config: nix_config.unwrap_or_default(),
-                    ..NixOptions::default()
-                };
-                (
-                    Arc::new(NixRuntime::new(options.clone())),
-                    Arc::new(FlakeBuilder::new(options)),
-                )
-            }
-            other => {
-                return Err(invalid_argument(
-                    py,
-                    "runtime",
-                    format!("unknown runtime {other:?}; use \"host\" or \"nix\""),
-                ));
-            }
+        let kind = runtime
+            .parse::<RuntimeKind>()
+            .map_err(|message| invalid_argument(py, "runtime", message))?
+            .resolve();
+        let nix = NixOptions {
+            offline: nix_offline,
+            overrides: nix_overrides.unwrap_or_default(),
+            config: nix_config.unwrap_or_default(),
+            ..NixOptions::default()
         };
+        let toolchain = Toolchain::choose(kind, nix);
         let host = if public_ip.is_unspecified() {
             if public_ip.is_ipv4() {
                 "127.0.0.1"
@@ -165,34 +151,31 @@ impl Deployer {
         } else {
             public_ip.to_string()
         };
-        let layout = NodeLayout::new(&data_dir);
         let events = Arc::new(PyEvents::default());
-        let proxy = Proxy::new();
         let opened = wait(py, {
             let events = events.clone();
-            let proxy = proxy.clone();
+            let data_dir = data_dir.clone();
             async move {
-                let supervisor = Supervisor::open(layout.supervisor_dir()).await?;
-                let engine = Engine::new(
-                    EngineParts {
-                        services: supervisor.clone(),
-                        layout,
-                        runtime: toolchains,
-                        builder,
-                        router: proxy,
-                        secrets: Arc::new(MemorySecretStore::new()),
-                        events,
-                    },
-                    EngineOptions {
-                        public_ip,
-                        ..EngineOptions::default()
-                    },
-                );
-                let report = engine.recover().await?;
-                Ok::<_, pilot_core::Error>((engine, supervisor, report))
+                let options = EngineOptions {
+                    public_ip,
+                    ..EngineOptions::default()
+                };
+                let node = NodeEngine::open(&data_dir, toolchain, options, events).await?;
+                match node.engine.recover().await {
+                    Ok(report) => Ok((node, report)),
+                    Err(error) => {
+                        node.close().await;
+                        Err(error)
+                    }
+                }
             }
         })?;
-        let (engine, supervisor, report) = opened.map_err(|e| core_error(py, e))?;
+        let (node, report) = opened.map_err(|e| core_error(py, e))?;
+        let NodeEngine {
+            engine,
+            supervisor,
+            proxy,
+        } = node;
         let inner = Arc::new(Mutex::new(Some(Arc::new(Inner {
             engine,
             supervisor,
@@ -204,7 +187,7 @@ impl Deployer {
         Ok(Deployer {
             inner,
             data_dir,
-            runtime: runtime.to_string(),
+            runtime: kind.to_string(),
             recovery: serde_json::to_value(&report).unwrap_or_default(),
         })
     }
@@ -215,7 +198,8 @@ impl Deployer {
         self.data_dir.clone()
     }
 
-    /// The runtime releases run with: ``"host"`` or ``"nix"``.
+    /// The runtime releases run with: ``"host"`` or ``"nix"`` (what
+    /// ``"auto"`` chose).
     #[getter]
     fn runtime(&self) -> &str {
         &self.runtime

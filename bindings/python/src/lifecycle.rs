@@ -24,7 +24,7 @@ static OPEN: Mutex<Vec<Weak<Slot>>> = Mutex::new(Vec::new());
 /// What an open deployer holds.
 pub(crate) struct Inner {
     /// The deploy engine.
-    pub(crate) engine: Engine,
+    pub(crate) engine: Arc<Engine>,
     /// Its service manager, kept to list, remove and detach services.
     pub(crate) supervisor: Arc<Supervisor>,
     /// Its router, kept to close every public port.

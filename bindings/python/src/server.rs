@@ -4,12 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
-use pilot_agent::{AgentHandle, RuntimeChoice};
-use pilot_nix::NixOptions;
+use pilot_agent::{AgentHandle, RuntimeKind};
 use pilot_server::client::Client as ApiClient;
 use pilot_server::server::{FIRST_ADMIN, RunningServer, ServerOptions, start};
 use pilot_server::up::{UpOptions, up};
-use pilot_store::ops::UserStore;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 
@@ -89,18 +87,9 @@ impl Server {
         options.http_listen = address(py, "listen", listen)?;
         options.agent_listen = address(py, "agent_listen", agent_listen)?;
         options.admin_password = admin_password.clone();
-        let runtime = match runtime {
-            "host" => RuntimeChoice::Host,
-            "nix" => RuntimeChoice::Nix(NixOptions::default()),
-            "auto" => RuntimeChoice::Auto,
-            other => {
-                return Err(invalid_argument(
-                    py,
-                    "runtime",
-                    format!("unknown runtime {other:?}; use \"host\", \"nix\" or \"auto\""),
-                ));
-            }
-        };
+        let runtime = runtime
+            .parse::<RuntimeKind>()
+            .map_err(|message| invalid_argument(py, "runtime", message))?;
         let started = wait(py, async move {
             if local_agent {
                 let mut up_options = UpOptions::new(None);

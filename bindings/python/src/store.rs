@@ -2,7 +2,7 @@
 //! from Python; and, for stores created here, written.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pilot_core::{MetricBatch, Sample};
@@ -175,19 +175,16 @@ impl MetricsStore {
         let store = self.store(py)?;
         let names = match metric {
             Some(metric) => vec![metric],
-            None => {
-                let path = self.path.clone();
-                wait(py, async move { metric_names(&path).await })?.map_err(|e| {
-                    new_error(
-                        py,
-                        ErrorKind::Store,
-                        format!(
-                            "cannot list the metrics of {}: {e}; check that it is a Pilot store",
-                            self.path.display()
-                        ),
-                    )
-                })?
-            }
+            None => wait(py, async { store.metric_names().await })?.map_err(|e| {
+                new_error(
+                    py,
+                    ErrorKind::Store,
+                    format!(
+                        "cannot list the metrics of {}: {e}; check that it is a Pilot store",
+                        self.path.display()
+                    ),
+                )
+            })?,
         };
         let mut out = Vec::new();
         for name in names {
@@ -370,22 +367,6 @@ fn extract_samples(samples: &Bound<'_, PyAny>) -> PyResult<Vec<Sample>> {
         });
     }
     Ok(out)
-}
-
-/// Every metric name of the store, through a read-only connection of its own.
-async fn metric_names(path: &Path) -> Result<Vec<String>, sqlx::Error> {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::{ConnectOptions, Connection};
-    let mut connection = SqliteConnectOptions::new()
-        .filename(path)
-        .read_only(true)
-        .connect()
-        .await?;
-    let rows: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT name FROM ts_series ORDER BY name")
-        .fetch_all(&mut connection)
-        .await?;
-    connection.close().await?;
-    Ok(rows.into_iter().map(|(name,)| name).collect())
 }
 
 /// Registers the store classes.

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pilot_agent::startup::{choose_tls, read_token_file};
-use pilot_agent::{AgentOptions, RuntimeChoice, run};
+use pilot_agent::{AgentOptions, RuntimeKind, run};
 use pilot_core::protocol::CertFingerprint;
 
 /// The Pilot node agent.
@@ -44,36 +44,13 @@ struct Cli {
     /// Toolchains for builds and apps: `nix` (generated flakes), `host`
     /// (the host's own), or `auto` (Nix when `nix` is on PATH).
     #[arg(long, value_enum, default_value = "auto")]
-    runtime: Runtime,
-}
-
-/// The `--runtime` choices (documented on the flag).
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum Runtime {
-    Auto,
-    Host,
-    Nix,
-}
-
-impl From<Runtime> for RuntimeChoice {
-    fn from(runtime: Runtime) -> Self {
-        match runtime {
-            Runtime::Auto => RuntimeChoice::Auto,
-            Runtime::Host => RuntimeChoice::Host,
-            Runtime::Nix => RuntimeChoice::Nix(pilot_nix::NixOptions::default()),
-        }
-    }
+    runtime: RuntimeKind,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+    pilot_core::daemon::init_tracing("info");
     match agent(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -91,23 +68,6 @@ async fn agent(cli: Cli) -> pilot_agent::Result<()> {
     options.node_name = cli.name;
     options.metrics_listen = cli.metrics_listen;
     options.public_ip = cli.public_ip;
-    options.runtime = cli.runtime.into();
-    run(options, stop_signal()).await
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            eprintln!("warning: cannot watch SIGTERM ({error}); stop with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+    options.runtime = cli.runtime;
+    run(options, pilot_core::daemon::shutdown_signal()).await
 }

@@ -156,13 +156,14 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(socket: PathBuf, state: PathBuf, options: ProxyOptions) -> Result<(), CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-    ProxyDaemon::run_with_options(&socket, &state, options, stop_signal()).await?;
+    pilot_core::daemon::init_tracing("info");
+    ProxyDaemon::run_with_options(
+        &socket,
+        &state,
+        options,
+        pilot_core::daemon::shutdown_signal(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -184,21 +185,4 @@ async fn routes(socket: PathBuf) -> Result<(), CliError> {
     let routes = ProxyClient::new(socket).routes().await?;
     println!("{}", serde_json::to_string_pretty(&routes)?);
     Ok(())
-}
-
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(error) => {
-            eprintln!("warning: cannot watch SIGTERM ({error}); stop with SIGINT");
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
 }

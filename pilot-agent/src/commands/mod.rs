@@ -9,7 +9,6 @@
 
 mod control;
 mod deploy;
-mod engine;
 mod logs;
 mod progress;
 
@@ -27,7 +26,6 @@ use tokio::sync::OwnedMutexGuard;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use self::engine::NodeEngine;
 pub(crate) use self::progress::ProgressRoutes;
 
 use self::control::Control;

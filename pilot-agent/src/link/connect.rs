@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::error::{Error, Result};
-use crate::options::{AgentTls, server_host};
+use crate::options::{ServerTls, server_host};
 
 /// The reading half of a connection.
 pub(crate) type LinkReader = Box<dyn AsyncRead + Send + Unpin>;
@@ -46,7 +46,7 @@ pub(crate) struct Welcomed {
 }
 
 /// Connects to `server` (`host:port`), with TLS when `tls` pins a certificate.
-pub(crate) async fn connect(server: &str, tls: AgentTls, timeout: Duration) -> Result<Connection> {
+pub(crate) async fn connect(server: &str, tls: ServerTls, timeout: Duration) -> Result<Connection> {
     let host = server_host(server)?;
     let tcp = tokio::time::timeout(timeout, TcpStream::connect(server))
         .await
@@ -66,7 +66,7 @@ pub(crate) async fn connect(server: &str, tls: AgentTls, timeout: Duration) -> R
     // Small frames (heartbeats, acks) must not wait for Nagle.
     let _ = tcp.set_nodelay(true);
     match tls {
-        AgentTls::Off => {
+        ServerTls::Off => {
             let (reader, writer) = tokio::io::split(tcp);
             Ok(Connection {
                 reader: Box::new(reader),
@@ -75,7 +75,7 @@ pub(crate) async fn connect(server: &str, tls: AgentTls, timeout: Duration) -> R
                 tls: false,
             })
         }
-        AgentTls::Pinned(fingerprint) => {
+        ServerTls::Pinned(fingerprint) => {
             let config = pinned_client_config(fingerprint).map_err(|source| Error::Protocol {
                 server: server.to_owned(),
                 source,

@@ -20,7 +20,7 @@ use self::backoff::Backoff;
 use self::connect::{Welcomed, connect, handshake};
 use crate::commands::LinkInfo;
 use crate::error::Result;
-use crate::options::AgentTls;
+use crate::options::ServerTls;
 use crate::status::Counters;
 
 /// How the link reaches and greets the server.
@@ -28,7 +28,7 @@ pub(crate) struct LinkSettings {
     /// `host:port`.
     pub server: String,
     /// TLS of the link.
-    pub tls: AgentTls,
+    pub tls: ServerTls,
     /// The token presented in the hello.
     pub token: NodeToken,
     /// The name presented in the hello.

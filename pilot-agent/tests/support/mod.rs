@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use pilot_agent::{AgentHandle, AgentOptions, AgentStatus, RuntimeChoice};
+use pilot_agent::{AgentHandle, AgentOptions, AgentStatus, RuntimeKind};
 use pilot_core::protocol::{
     AgentMessage, CommandId, FrameCodec, NodeToken, PROTOCOL_VERSION, ServerMessage, TlsAcceptor,
 };
@@ -201,7 +201,7 @@ pub fn options(data_dir: &Path, server: SocketAddr, token: &NodeToken) -> AgentO
     options.backoff_max = Duration::from_millis(400);
     options.connect_timeout = Duration::from_secs(5);
     options.public_ip = "127.0.0.1".parse().unwrap();
-    options.runtime = RuntimeChoice::Host;
+    options.runtime = RuntimeKind::Host;
     options.engine.stop_timeout = Duration::from_secs(3);
     options
 }

@@ -17,7 +17,6 @@ use std::time::Duration;
 use pilot_metrics::{
     CollectionLoop, Collector, CollectorOptions, PrometheusEndpoint, PrometheusSink, ServiceTarget,
 };
-use tokio::signal::unix::{SignalKind, signal};
 
 const USAGE: &str = "usage: pilot-metrics-exporter [--listen ADDR] [--interval SECONDS] [--node NAME] [--service NAME=PID]...";
 
@@ -78,21 +77,9 @@ async fn run(args: Args) -> pilot_metrics::Result<()> {
     let lp = CollectionLoop::new(args.node, collector, Arc::new(sink))
         .with_interval(args.interval)?
         .with_services(Arc::new(args.services));
-    let stop = async {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return std::future::pending().await;
-        };
-        tokio::select! {
-            _ = term.recv() => {}
-            _ = int.recv() => {}
-        }
-    };
     tokio::select! {
         () = endpoint.serve() => {}
-        () = lp.run(stop) => {}
+        () = lp.run(pilot_core::daemon::shutdown_signal()) => {}
     }
     Ok(())
 }
@@ -105,6 +92,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    pilot_core::daemon::init_tracing("info");
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -26,7 +26,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{Resource, getrlimit, setrlimit};
 use pilot_core::protocol::NodeToken;
-use pilot_store::ops::NodeStore;
 use pilot_store::{Database, SqlStore, SqliteDurability};
 
 use agents::Crowd;

@@ -3,7 +3,7 @@
 //! Entries name what changed (users, nodes, projects, secret names),
 //! never a secret value, password or token.
 
-use pilot_store::ops::{AuditLog, NewAuditEntry};
+use pilot_store::records::NewAuditEntry;
 
 use super::state::AppState;
 

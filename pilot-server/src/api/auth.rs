@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use pilot_store::SqlStore;
-use pilot_store::ops::{Role, SettingsStore, User, UserStore};
+use pilot_store::records::{Role, User};
 use serde::{Deserialize, Serialize};
 
 use self::cache::Account;

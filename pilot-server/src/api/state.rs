@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use pilot_core::TopProcesses;
 use pilot_core::source::FetchLimits;
-use pilot_store::ops::SettingsStore;
 use pilot_store::{SqlSecretStore, SqlStore, TimeseriesStore};
 
 use super::auth::AccountCache;

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use pilot_store::ops::{DeploymentStore, NodeStore, ProjectStatus, ProjectStore, SettingsStore};
+use pilot_store::records::ProjectStatus;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use hmac::{Hmac, KeyInit, Mac};
 use pilot_core::source::GitRef;
-use pilot_store::ops::{ProjectSource, ProjectStore, SettingsStore};
+use pilot_store::records::ProjectSource;
 use serde::Deserialize;
 use sha2::Sha256;
 use utoipa_axum::router::OpenApiRouter;

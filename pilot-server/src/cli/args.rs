@@ -126,28 +126,7 @@ pub struct UpArgs {
     /// Toolchains of the local node: `nix` (generated flakes), `host` (the
     /// host's own), or `auto` (Nix when `nix` is on PATH).
     #[arg(long, value_enum, default_value = "auto")]
-    pub runtime: RuntimeArg,
-}
-
-/// The `--runtime` choices of `pilot up`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RuntimeArg {
-    /// Nix when `nix` is on PATH, the host's toolchains otherwise.
-    Auto,
-    /// The host's toolchains.
-    Host,
-    /// Nix with generated flakes.
-    Nix,
-}
-
-impl From<RuntimeArg> for pilot_agent::RuntimeChoice {
-    fn from(runtime: RuntimeArg) -> Self {
-        match runtime {
-            RuntimeArg::Auto => pilot_agent::RuntimeChoice::Auto,
-            RuntimeArg::Host => pilot_agent::RuntimeChoice::Host,
-            RuntimeArg::Nix => pilot_agent::RuntimeChoice::Nix(pilot_nix::NixOptions::default()),
-        }
-    }
+    pub runtime: pilot_nix::RuntimeKind,
 }
 
 /// `pilot login`.

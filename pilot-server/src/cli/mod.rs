@@ -126,8 +126,7 @@ pub async fn run(cli: Cli, out: Out<'_>) -> Result<()> {
     }
 }
 
-/// Environment variable with a log filter (e.g. `debug`, `pilot_server=trace`).
-pub const ENV_LOG: &str = "PILOT_LOG";
+pub use pilot_core::daemon::ENV_LOG;
 
 /// Sends logs to standard error: `info` and up for `serve` and `up`,
 /// warnings for client commands, or what `PILOT_LOG` says.
@@ -136,13 +135,7 @@ pub fn init_tracing(command: &Command) {
         Command::Serve(_) | Command::Up(_) => "info",
         _ => "warn",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_env(ENV_LOG)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    // Err means a subscriber is set already (e.g. by an embedding program).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    pilot_core::daemon::init_tracing(default);
 }
 
 /// `pilot completions SHELL`: the completion script on `out`.

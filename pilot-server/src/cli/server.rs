@@ -6,7 +6,7 @@ use serde_json::json;
 use super::args::{GlobalArgs, ServeArgs, UpArgs};
 use super::config::{ClientConfig, config_path};
 use super::deploy::report;
-use super::error::{CliError, Result};
+use super::error::Result;
 use super::output::{self, Out};
 use super::progress::ProgressView;
 use crate::api::types::RolloutView;
@@ -52,7 +52,7 @@ pub async fn serve(args: ServeArgs, out: Out<'_>) -> Result<()> {
         writeln!(out, "log in with `pilot login --server {}`", server.url())?;
     }
     out.flush()?;
-    shutdown_signal().await?;
+    pilot_core::daemon::shutdown_signal().await;
     writeln!(out, "shutting down")?;
     server.shutdown().await;
     Ok(())
@@ -66,7 +66,7 @@ pub async fn up(args: UpArgs, global: &GlobalArgs, out: Out<'_>) -> Result<()> {
     options.server.data_dir = args.data.clone();
     options.server.http_listen = args.listen;
     options.server.agent_listen = args.agent_listen;
-    options.runtime = args.runtime.into();
+    options.runtime = args.runtime;
     options.server.admin_password = std::env::var(ENV_ADMIN_PASSWORD)
         .ok()
         .filter(|p| !p.is_empty());
@@ -117,24 +117,8 @@ pub async fn up(args: UpArgs, global: &GlobalArgs, out: Out<'_>) -> Result<()> {
         )?;
     }
     out.flush()?;
-    shutdown_signal().await?;
+    pilot_core::daemon::shutdown_signal().await;
     writeln!(out, "shutting down")?;
     running.shutdown().await;
     Ok(())
-}
-
-/// Waits for Ctrl-C or SIGTERM.
-async fn shutdown_signal() -> Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).map_err(|source| CliError::Input {
-        what: "the termination signal".to_string(),
-        source,
-    })?;
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => result.map_err(|source| CliError::Input {
-            what: "Ctrl-C".to_string(),
-            source,
-        }),
-        _ = terminate.recv() => Ok(()),
-    }
 }

@@ -17,7 +17,7 @@ use pilot_core::SecretStore;
 use pilot_core::protocol::{ArchiveBytes, Command};
 use pilot_core::source::{GitRef, SourceSpec};
 use pilot_store::SqlStore;
-use pilot_store::ops::{Project, ProjectSource, ProjectStatus, ProjectStore};
+use pilot_store::records::{Project, ProjectSource, ProjectStatus};
 use tokio::sync::watch;
 
 pub use rollout::{

@@ -6,7 +6,7 @@ use std::time::Duration;
 use pilot_core::AppConfig;
 use pilot_core::protocol::{ArchiveBytes, Command, CommandOutcome, DeploySecrets};
 use pilot_core::source::SourceSpec;
-use pilot_store::ops::{DeploymentStore, ProjectStatus};
+use pilot_store::records::ProjectStatus;
 
 use super::{Deployer, NodeResult, NodeRolloutState, RolloutStatus, now_ms};
 use crate::events::ServerEvent;

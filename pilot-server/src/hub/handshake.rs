@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use pilot_core::protocol::{
     AgentMessage, ProtocolError, ServerMessage, TlsAcceptor, check_version,
 };
-use pilot_store::ops::NodeStore;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use pilot_store::ops::NodeStore;
 use tokio::sync::mpsc;
 
 use super::Hub;

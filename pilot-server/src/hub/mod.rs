@@ -22,7 +22,6 @@
 //! use pilot_core::protocol::{AgentMessage, FrameCodec, ServerMessage};
 //! use pilot_server::hub::{Hub, HubOptions};
 //! use pilot_server::{EventBus, NodeLink};
-//! use pilot_store::ops::NodeStore;
 //! use pilot_store::{Database, SqlStore, SqliteDurability, TimeseriesOptions, TimeseriesStore};
 //! use tokio_util::sync::CancellationToken;
 //!
@@ -73,7 +72,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use pilot_core::TopProcesses;
 use pilot_core::protocol::{Command, CommandId, CommandOutcome, FrameCodec, ServerMessage};
-use pilot_store::ops::NodeStore;
 use pilot_store::{SqlStore, TimeseriesStore};
 use tokio::sync::mpsc;
 

@@ -3,7 +3,7 @@
 //! dropped) still reports the journal, and the history keeps it.
 
 use pilot_core::engine::{DeployState, Deployment};
-use pilot_store::ops::{DeploymentStore, ProjectStatus, ProjectStore};
+use pilot_store::records::ProjectStatus;
 
 use super::Hub;
 

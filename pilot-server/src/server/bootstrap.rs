@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use pilot_core::protocol::{ProtocolError, SelfSignedCert, TlsIdentity};
-use pilot_store::ops::{Role, UserStore};
+use pilot_store::records::Role;
 use pilot_store::{
     Database, SqlSecretStore, SqlStore, SqliteDurability, TimeseriesOptions, TimeseriesStore,
 };

@@ -23,7 +23,7 @@ use pilot_server::api::{ApiSettings, AppParts, AppState, LoginPolicy, NodeInfo, 
 use pilot_server::deploy::Deployer;
 use pilot_server::testing::FakeNodes;
 use pilot_server::{EventBus, NodeLink};
-use pilot_store::ops::{NodeStore, Role, UserStore};
+use pilot_store::records::Role;
 use pilot_store::{
     Database, MasterKey, SqlSecretStore, SqlStore, SqliteDurability, TimeseriesOptions,
     TimeseriesStore,

@@ -25,7 +25,7 @@ use pilot_server::api::types::NodeConnection;
 use pilot_server::api::{ApiSettings, AppParts, AppState, NodeInfo, router};
 use pilot_server::deploy::Deployer;
 use pilot_server::{CommandRun, CommandUpdate, EventBus, LinkError, NodeLink};
-use pilot_store::ops::{NodeStore, Role, UserStore};
+use pilot_store::records::Role;
 use pilot_store::{
     Database, MasterKey, SqlSecretStore, SqlStore, SqliteDurability, TimeseriesOptions,
     TimeseriesStore,

@@ -12,7 +12,6 @@ use pilot_core::protocol::{AgentMessage, FrameCodec, NodeToken, ServerMessage};
 use pilot_core::{MetricBatch, Sample};
 use pilot_server::EventBus;
 use pilot_server::hub::{Hub, HubError, HubOptions};
-use pilot_store::ops::NodeStore;
 use pilot_store::{Database, SqlStore, SqliteDurability, TimeseriesOptions, TimeseriesStore};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};

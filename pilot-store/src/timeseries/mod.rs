@@ -72,8 +72,8 @@ pub use query::{Aggregation, LatestValue, Point, RangeQuery, SeriesPoints};
 pub use rollup::Bucket;
 pub use series::{SeriesInfo, SeriesSelector};
 
-use crate::db::Database;
-use crate::error::Error;
+use crate::db::{Database, on_pool};
+use crate::error::{DbContext, Error, Result};
 use head::Head;
 use idmap::IdMap;
 use series::Registry;
@@ -145,6 +145,21 @@ impl TimeseriesStore {
             .into_iter()
             .map(|s| (*s).clone())
             .collect()
+    }
+
+    /// Every metric name in the database, sorted by bytes (the same order on
+    /// SQLite and PostgreSQL). Read from the database, so it includes the
+    /// series other processes registered since this store was opened.
+    pub async fn metric_names(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
+            "SELECT DISTINCT name FROM ts_series",
+        )
+        .fetch_all(pool)
+        .await)
+        .db("list metric names")?;
+        let mut names: Vec<String> = rows.into_iter().map(|(name,)| name).collect();
+        names.sort_unstable();
+        Ok(names)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

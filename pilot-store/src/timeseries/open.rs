@@ -47,7 +47,7 @@ impl TimeseriesStore {
         .await)
         .db("load series")?;
         for row in rows {
-            let labels = crate::ops::from_json("ts_series", &row.id.to_string(), &row.labels)?;
+            let labels = crate::records::from_json("ts_series", &row.id.to_string(), &row.labels)?;
             if let (Some(ts), Some(bits)) = (row.last_ms, row.last_bits) {
                 state
                     .latest

@@ -486,7 +486,7 @@ class Deployer:
         data_dir: _StrPath,
         *,
         public_ip: str = "127.0.0.1",
-        runtime: Literal["host", "nix"] = "host",
+        runtime: Literal["host", "nix", "auto"] = "host",
         nix_offline: bool = False,
         nix_overrides: Optional[Dict[str, str]] = None,
         nix_config: Optional[List[str]] = None,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use pilot_store::ops::User;
+use pilot_store::records::User;
 
 /// A user as stored and their current session epoch.
 #[derive(Debug, Clone)]
@@ -116,7 +116,7 @@ impl AccountCache {
 
 #[cfg(test)]
 mod tests {
-    use pilot_store::ops::Role;
+    use pilot_store::records::Role;
 
     use super::*;
 

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use pilot_store::ops::UserStore;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

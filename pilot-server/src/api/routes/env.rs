@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pilot_core::{SecretScope, SecretStore, SecretValue};
-use pilot_store::ops::{NewAuditEntry, NodeStore, Project, ProjectStore};
+use pilot_store::records::{NewAuditEntry, Project};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;

@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use pilot_store::ops::{Node, NodeStore, ProjectStore};
+use pilot_store::records::Node;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

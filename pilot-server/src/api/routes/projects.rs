@@ -7,9 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use pilot_core::layout::validate_project_name;
 use pilot_core::{SecretScope, SecretStore};
-use pilot_store::ops::{
-    DeploymentStore, NewProject, NodeStore, Project, ProjectSource, ProjectStore,
-};
+use pilot_store::records::{NewProject, Project, ProjectSource};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use pilot_store::ops::{Role, UserStore};
+use pilot_store::records::Role;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -1,6 +1,6 @@
 //! Sessions and users.
 
-use pilot_store::ops::{Role, User};
+use pilot_store::records::{Role, User};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -1,7 +1,7 @@
 //! Projects: creation, listing, details, removal, webhook.
 
 use pilot_core::AppConfig;
-use pilot_store::ops::{Project, ProjectSource, ProjectStatus};
+use pilot_store::records::{Project, ProjectSource, ProjectStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

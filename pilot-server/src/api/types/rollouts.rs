@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pilot_core::Deployment;
 use pilot_core::source::GitRef;
-use pilot_store::ops::DeploymentRecord;
+use pilot_store::records::DeploymentRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{SqlStore, check_name, from_json, to_json};
@@ -105,43 +104,6 @@ pub struct AlertEvent {
     pub resolved_ms: Option<i64>,
 }
 
-/// Alert rules and events.
-#[async_trait]
-pub trait AlertStore: Send + Sync {
-    /// Creates a rule.
-    async fn create_alert_rule(&self, rule: NewAlertRule) -> Result<AlertRule>;
-
-    /// Replaces the content of a rule.
-    async fn update_alert_rule(&self, id: i64, rule: NewAlertRule) -> Result<AlertRule>;
-
-    /// Every rule, by id.
-    async fn alert_rules(&self) -> Result<Vec<AlertRule>>;
-
-    /// Deletes a rule and its events.
-    async fn delete_alert_rule(&self, id: i64) -> Result<()>;
-
-    /// Opens an event for (rule, subject); returns the already open one if any.
-    async fn open_alert(
-        &self,
-        rule_id: i64,
-        subject: &str,
-        value: Option<f64>,
-        message: &str,
-        at_ms: i64,
-    ) -> Result<AlertEvent>;
-
-    /// Resolves the open event of (rule, subject), if any, and returns it.
-    async fn resolve_alert(
-        &self,
-        rule_id: i64,
-        subject: &str,
-        at_ms: i64,
-    ) -> Result<Option<AlertEvent>>;
-
-    /// The latest `limit` events, newest first; only firing ones when `open_only`.
-    async fn alert_events(&self, open_only: bool, limit: u32) -> Result<Vec<AlertEvent>>;
-}
-
 #[derive(sqlx::FromRow)]
 struct RuleRow {
     id: i64,
@@ -236,9 +198,10 @@ impl SqlStore {
     }
 }
 
-#[async_trait]
-impl AlertStore for SqlStore {
-    async fn create_alert_rule(&self, rule: NewAlertRule) -> Result<AlertRule> {
+/// Alert rules and events.
+impl SqlStore {
+    /// Creates a rule.
+    pub async fn create_alert_rule(&self, rule: NewAlertRule) -> Result<AlertRule> {
         let condition = check_rule(&rule)?;
         let now = now_ms();
         let (id,): (i64,) = on_pool!(self.db, pool => sqlx::query_as(
@@ -267,7 +230,8 @@ impl AlertStore for SqlStore {
         })
     }
 
-    async fn update_alert_rule(&self, id: i64, rule: NewAlertRule) -> Result<AlertRule> {
+    /// Replaces the content of a rule.
+    pub async fn update_alert_rule(&self, id: i64, rule: NewAlertRule) -> Result<AlertRule> {
         let condition = check_rule(&rule)?;
         let done = on_pool!(self.db, pool => sqlx::query(
             "UPDATE alert_rules SET name = $1, condition = $2, for_ms = $3, webhook_url = $4, \
@@ -290,7 +254,8 @@ impl AlertStore for SqlStore {
         self.alert_rule(id).await
     }
 
-    async fn alert_rules(&self) -> Result<Vec<AlertRule>> {
+    /// Every rule, by id.
+    pub async fn alert_rules(&self) -> Result<Vec<AlertRule>> {
         let rows =
             on_pool!(self.db, pool => sqlx::query_as::<_, RuleRow>(select_rule!("ORDER BY id"))
             .fetch_all(pool)
@@ -299,7 +264,8 @@ impl AlertStore for SqlStore {
         rows.into_iter().map(RuleRow::into_rule).collect()
     }
 
-    async fn delete_alert_rule(&self, id: i64) -> Result<()> {
+    /// Deletes a rule and its events.
+    pub async fn delete_alert_rule(&self, id: i64) -> Result<()> {
         let done = on_pool!(self.db, pool => sqlx::query("DELETE FROM alert_rules WHERE id = $1")
             .bind(id)
             .execute(pool)
@@ -312,7 +278,8 @@ impl AlertStore for SqlStore {
         Ok(())
     }
 
-    async fn open_alert(
+    /// Opens an event for (rule, subject); returns the already open one if any.
+    pub async fn open_alert(
         &self,
         rule_id: i64,
         subject: &str,
@@ -352,7 +319,8 @@ impl AlertStore for SqlStore {
         })
     }
 
-    async fn resolve_alert(
+    /// Resolves the open event of (rule, subject), if any, and returns it.
+    pub async fn resolve_alert(
         &self,
         rule_id: i64,
         subject: &str,
@@ -372,7 +340,8 @@ impl AlertStore for SqlStore {
         Ok(Some(event))
     }
 
-    async fn alert_events(&self, open_only: bool, limit: u32) -> Result<Vec<AlertEvent>> {
+    /// The latest `limit` events, newest first; only firing ones when `open_only`.
+    pub async fn alert_events(&self, open_only: bool, limit: u32) -> Result<Vec<AlertEvent>> {
         let sql =
             select_event!("WHERE ($1 = FALSE OR resolved_ms IS NULL) ORDER BY id DESC LIMIT $2");
         on_pool!(self.db, pool => sqlx::query_as::<_, AlertEvent>(sql)
@@ -382,4 +351,95 @@ impl AlertStore for SqlStore {
             .await)
         .db("list alert events")
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::Database;
+
+    async fn rules_and_events(db: &Database) {
+        let store = SqlStore::new(db.clone());
+        let rule = NewAlertRule {
+            name: "cpu-high".into(),
+            condition: AlertCondition::Threshold {
+                metric: "cpu_usage_percent".into(),
+                node: None,
+                labels: BTreeMap::from([("cpu".to_string(), "total".to_string())]),
+                comparison: Comparison::Above,
+                threshold: 90.0,
+            },
+            for_ms: 60_000,
+            webhook_url: Some("https://hooks.example/alert".into()),
+            enabled: true,
+        };
+        let created = store.create_alert_rule(rule.clone()).await.unwrap();
+        let offline = store
+            .create_alert_rule(NewAlertRule {
+                name: "offline".into(),
+                condition: AlertCondition::NodeOffline { node: None },
+                for_ms: 0,
+                webhook_url: None,
+                enabled: false,
+            })
+            .await
+            .unwrap();
+        assert!(store.create_alert_rule(rule.clone()).await.is_err());
+        let bad = NewAlertRule {
+            condition: AlertCondition::DeployFailed { project: None },
+            for_ms: -1,
+            ..rule.clone()
+        };
+        assert!(store.create_alert_rule(bad).await.is_err());
+        let updated = store
+            .update_alert_rule(
+                created.id,
+                NewAlertRule {
+                    enabled: false,
+                    ..rule
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!updated.enabled);
+        assert_eq!(
+            store.alert_rules().await.unwrap(),
+            [updated.clone(), offline.clone()]
+        );
+
+        let e1 = store
+            .open_alert(created.id, "n1", Some(95.0), "cpu 95% on n1", 1_000)
+            .await
+            .unwrap();
+        let again = store
+            .open_alert(created.id, "n1", Some(97.0), "cpu 97% on n1", 2_000)
+            .await
+            .unwrap();
+        assert_eq!(e1, again, "an open event is not duplicated");
+        store
+            .open_alert(offline.id, "n2", None, "n2 is offline", 1_500)
+            .await
+            .unwrap();
+        assert_eq!(store.alert_events(true, 10).await.unwrap().len(), 2);
+        let resolved = store
+            .resolve_alert(created.id, "n1", 3_000)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resolved.resolved_ms, Some(3_000));
+        assert!(
+            store
+                .resolve_alert(created.id, "n1", 4_000)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(store.alert_events(true, 10).await.unwrap().len(), 1);
+        assert_eq!(store.alert_events(false, 10).await.unwrap().len(), 2);
+        assert!(store.open_alert(999, "n1", None, "x", 1).await.is_err());
+        store.delete_alert_rule(offline.id).await.unwrap();
+        assert_eq!(store.alert_events(false, 10).await.unwrap().len(), 1);
+    }
+
+    crate::on_both_backends!(rules_and_events);
 }

@@ -1,8 +1,6 @@
 //! The encrypted secret store on SQLite and on PostgreSQL: overrides,
 //! tamper detection (flipped byte, swapped rows, wrong key), key rotation.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use pilot_core::{SecretScope, SecretStore, SecretValue};
@@ -265,7 +263,7 @@ async fn interrupted_rotation_is_finished_on_open(db: &Database) {
     );
 }
 
-on_both_backends!(
+crate::on_both_backends!(
     secrets_round_trip_and_overrides,
     secrets_detect_tampering,
     secrets_rotation_keeps_every_value,

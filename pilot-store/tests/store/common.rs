@@ -4,6 +4,8 @@
 //!
 //! When PostgreSQL cannot be made available, tests that need it fail under
 //! `CI=true` and are skipped with a message otherwise.
+//!
+//! The crate's unit tests use this module too (as `crate::common`).
 
 #![allow(dead_code)]
 

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use pilot_core::{MetricBatch, MetricsSink, Sample};
-use pilot_store::ops::{Role, UserStore};
+use pilot_store::records::Role;
 use pilot_store::timeseries::{RangeQuery, SeriesSelector, TimeseriesOptions, TimeseriesStore};
 use pilot_store::{Database, Error, SqlStore};
 use sqlx::Connection;

@@ -1,7 +1,6 @@
 //! Deployment history: every deployment journal the engine reports, with its
 //! steps, state, reason, version, generation and timings.
 
-use async_trait::async_trait;
 use pilot_core::Deployment;
 use serde::{Deserialize, Serialize};
 
@@ -16,19 +15,6 @@ pub struct DeploymentRecord {
     pub node: String,
     /// The engine's journal: steps with timings, state, reason, version, generation.
     pub deployment: Deployment,
-}
-
-/// Deployment history per project.
-#[async_trait]
-pub trait DeploymentStore: Send + Sync {
-    /// Inserts or updates a deployment (call it after every reported change).
-    async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()>;
-
-    /// One deployment by id.
-    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>>;
-
-    /// The latest `limit` deployments of a project, newest first.
-    async fn deployments(&self, project: &str, limit: u32) -> Result<Vec<DeploymentRecord>>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -51,9 +37,10 @@ fn to_i64(field: &'static str, value: u64) -> Result<i64> {
     i64::try_from(value).map_err(|_| Error::invalid(field, format!("{value} is out of range")))
 }
 
-#[async_trait]
-impl DeploymentStore for SqlStore {
-    async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()> {
+/// Deployment history per project.
+impl SqlStore {
+    /// Inserts or updates a deployment (call it after every reported change).
+    pub async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()> {
         let record = to_json("deployment", deployment)?;
         let finished = deployment
             .finished_ms
@@ -92,7 +79,8 @@ impl DeploymentStore for SqlStore {
         Ok(())
     }
 
-    async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>> {
+    /// One deployment by id.
+    pub async fn deployment(&self, id: &str) -> Result<Option<DeploymentRecord>> {
         let row = on_pool!(self.db, pool => sqlx::query_as::<_, DeploymentRow>(
             "SELECT id, node, record FROM deployments WHERE id = $1",
         )
@@ -103,7 +91,8 @@ impl DeploymentStore for SqlStore {
         row.map(DeploymentRow::into_record).transpose()
     }
 
-    async fn deployments(&self, project: &str, limit: u32) -> Result<Vec<DeploymentRecord>> {
+    /// The latest `limit` deployments of a project, newest first.
+    pub async fn deployments(&self, project: &str, limit: u32) -> Result<Vec<DeploymentRecord>> {
         let rows = on_pool!(self.db, pool => sqlx::query_as::<_, DeploymentRow>(
             "SELECT id, node, record FROM deployments WHERE project = $1 \
              ORDER BY created_ms DESC, id DESC LIMIT $2",

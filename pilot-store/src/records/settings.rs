@@ -2,31 +2,14 @@
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-
 use super::SqlStore;
 use crate::db::{now_ms, on_pool};
 use crate::error::{DbContext, Error, Result};
 
 /// Key/value settings of the server.
-#[async_trait]
-pub trait SettingsStore: Send + Sync {
+impl SqlStore {
     /// The value of a setting.
-    async fn setting(&self, key: &str) -> Result<Option<String>>;
-
-    /// Sets a setting, replacing any previous value.
-    async fn set_setting(&self, key: &str, value: &str) -> Result<()>;
-
-    /// Every setting, by key.
-    async fn settings(&self) -> Result<BTreeMap<String, String>>;
-
-    /// Removes a setting; a no-op when absent.
-    async fn delete_setting(&self, key: &str) -> Result<()>;
-}
-
-#[async_trait]
-impl SettingsStore for SqlStore {
-    async fn setting(&self, key: &str) -> Result<Option<String>> {
+    pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
             "SELECT value FROM settings WHERE key = $1",
         )
@@ -37,7 +20,8 @@ impl SettingsStore for SqlStore {
         Ok(row.map(|(v,)| v))
     }
 
-    async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+    /// Sets a setting, replacing any previous value.
+    pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
         if key.is_empty() {
             return Err(Error::invalid("setting key", "it must not be empty"));
         }
@@ -55,7 +39,8 @@ impl SettingsStore for SqlStore {
         Ok(())
     }
 
-    async fn settings(&self) -> Result<BTreeMap<String, String>> {
+    /// Every setting, by key.
+    pub async fn settings(&self) -> Result<BTreeMap<String, String>> {
         let rows: Vec<(String, String)> = on_pool!(self.db, pool => sqlx::query_as(
             "SELECT key, value FROM settings ORDER BY key",
         )
@@ -65,7 +50,8 @@ impl SettingsStore for SqlStore {
         Ok(rows.into_iter().collect())
     }
 
-    async fn delete_setting(&self, key: &str) -> Result<()> {
+    /// Removes a setting; a no-op when absent.
+    pub async fn delete_setting(&self, key: &str) -> Result<()> {
         on_pool!(self.db, pool => sqlx::query("DELETE FROM settings WHERE key = $1")
             .bind(key)
             .execute(pool)

@@ -8,9 +8,8 @@
 //! batches of three nodes with `write_batches`, and no call may be torn
 //! between nodes either.
 //!
-//! The writer is this test binary started again with `PILOT_TS_CRASH_ROLE`.
-
-mod common;
+//! The writer is this test binary started again with `PILOT_TS_CRASH_ROLE`,
+//! running only the test that started it.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -18,7 +17,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use libtest_mimic::{Arguments, Failed, Trial};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use pilot_core::{MetricBatch, MetricsSink, Sample};
@@ -32,6 +30,11 @@ const PER_BATCH: i64 = 20;
 const STEP_MS: i64 = 10_000;
 /// Nodes of a group-commit call.
 const GROUP: [&str; 3] = ["n1", "n2", "n3"];
+/// Set in the writer process: which [`Mode`] it writes in.
+const ROLE: &str = "PILOT_TS_CRASH_ROLE";
+/// Starts each acknowledgement line of the writer (the test harness prints
+/// lines of its own).
+const ACK: &str = "ack ";
 
 /// How the writer stores what it acknowledges.
 #[derive(Clone, Copy)]
@@ -58,39 +61,73 @@ impl Mode {
     }
 }
 
-fn main() {
-    if let Ok(role) = std::env::var("PILOT_TS_CRASH_ROLE") {
+/// Test outcome; failures say what went wrong.
+type Outcome<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// Runs one crash test, or, in the writer process started by that test (the
+/// same test of this binary, with [`ROLE`] set), the writer.
+fn crash_test(test: &str, backend: Backend, mode: Mode) -> Outcome {
+    if let Ok(role) = std::env::var(ROLE) {
         writer(&role);
-        return;
+        return Ok(());
     }
-    let args = Arguments::from_args();
-    let trials = vec![
-        Trial::test("sqlite_acknowledged_samples_survive_sigkill", || {
-            let rt = runtime();
-            let t = rt.block_on(common::sqlite());
-            crash_rounds(&rt, &t.url, Mode::Single)
-        }),
-        Trial::test("postgres_acknowledged_samples_survive_sigkill", || {
-            let rt = runtime();
-            match rt.block_on(common::postgres()) {
-                Some(t) => crash_rounds(&rt, &t.url, Mode::Single),
-                None => Ok(()),
-            }
-        }),
-        Trial::test("sqlite_group_commits_survive_sigkill", || {
-            let rt = runtime();
-            let t = rt.block_on(common::sqlite());
-            crash_rounds(&rt, &t.url, Mode::Group)
-        }),
-        Trial::test("postgres_group_commits_survive_sigkill", || {
-            let rt = runtime();
-            match rt.block_on(common::postgres()) {
-                Some(t) => crash_rounds(&rt, &t.url, Mode::Group),
-                None => Ok(()),
-            }
-        }),
-    ];
-    libtest_mimic::run(&args, trials).exit();
+    let test = format!(
+        "{}::{test}",
+        module_path!().split_once("::").map_or("", |(_, m)| m)
+    );
+    let rt = runtime();
+    let db = match backend {
+        Backend::Sqlite => Some(rt.block_on(crate::common::sqlite())),
+        Backend::Postgres => rt.block_on(crate::common::postgres()),
+    };
+    match db {
+        Some(t) => crash_rounds(&rt, &test, &t.url, mode),
+        None => Ok(()),
+    }
+}
+
+/// Where a crash test stores its samples.
+enum Backend {
+    /// An SQLite file.
+    Sqlite,
+    /// A database on the test PostgreSQL cluster (skipped when unavailable).
+    Postgres,
+}
+
+#[test]
+fn sqlite_acknowledged_samples_survive_sigkill() -> Outcome {
+    crash_test(
+        "sqlite_acknowledged_samples_survive_sigkill",
+        Backend::Sqlite,
+        Mode::Single,
+    )
+}
+
+#[test]
+fn postgres_acknowledged_samples_survive_sigkill() -> Outcome {
+    crash_test(
+        "postgres_acknowledged_samples_survive_sigkill",
+        Backend::Postgres,
+        Mode::Single,
+    )
+}
+
+#[test]
+fn sqlite_group_commits_survive_sigkill() -> Outcome {
+    crash_test(
+        "sqlite_group_commits_survive_sigkill",
+        Backend::Sqlite,
+        Mode::Group,
+    )
+}
+
+#[test]
+fn postgres_group_commits_survive_sigkill() -> Outcome {
+    crash_test(
+        "postgres_group_commits_survive_sigkill",
+        Backend::Postgres,
+        Mode::Group,
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -180,7 +217,7 @@ fn writer(role: &str) {
                     store.write_batches(&batches).await.expect("write_batches");
                 }
             }
-            println!("{i}");
+            println!("{ACK}{i}");
             i += 1;
         }
     });
@@ -188,9 +225,12 @@ fn writer(role: &str) {
 
 // ---- test side --------------------------------------------------------------
 
-fn spawn_writer(url: &str, mode: Mode, base: i64, start: i64) -> Child {
+/// Starts the writer: this binary, running only `test` (which, with [`ROLE`]
+/// set, writes instead of testing).
+fn spawn_writer(test: &str, url: &str, mode: Mode, base: i64, start: i64) -> Child {
     Command::new(std::env::current_exe().expect("test binary"))
-        .env("PILOT_TS_CRASH_ROLE", mode.role())
+        .args([test, "--exact", "--nocapture"])
+        .env(ROLE, mode.role())
         .env("PILOT_TS_DB", url)
         .env("PILOT_TS_BASE", base.to_string())
         .env("PILOT_TS_START", start.to_string())
@@ -203,14 +243,15 @@ fn spawn_writer(url: &str, mode: Mode, base: i64, start: i64) -> Child {
 /// Runs the writer until it acknowledged `acks` batches (plus a short
 /// delay), kills it, and returns the highest acknowledged index.
 fn run_and_kill(
+    test: &str,
     url: &str,
     mode: Mode,
     base: i64,
     start: i64,
     acks: usize,
     delay: Duration,
-) -> Result<Option<i64>, Failed> {
-    let mut child = spawn_writer(url, mode, base, start);
+) -> Outcome<Option<i64>> {
+    let mut child = spawn_writer(test, url, mode, base, start);
     let outcome = acknowledgements(&mut child, acks, delay);
     // SIGKILL (a no-op when the writer is already dead), then reap it.
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
@@ -231,13 +272,16 @@ type Acks = (
 );
 
 /// Reads `acks` acknowledgements, waits `delay`, then kills the writer.
-fn acknowledgements(child: &mut Child, acks: usize, delay: Duration) -> Result<Acks, Failed> {
+fn acknowledgements(child: &mut Child, acks: usize, delay: Duration) -> Outcome<Acks> {
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
             let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
+            let Some(ack) = line.strip_prefix(ACK) else {
+                continue;
+            };
+            if tx.send(ack.to_string()).is_err() {
                 break;
             }
         }
@@ -254,7 +298,7 @@ fn acknowledgements(child: &mut Child, acks: usize, delay: Duration) -> Result<A
     Ok((last, rx, reader))
 }
 
-fn parse_ack(line: &str) -> Result<i64, Failed> {
+fn parse_ack(line: &str) -> Outcome<i64> {
     line.trim()
         .parse()
         .map_err(|e| format!("bad acknowledgement {line:?}: {e}").into())
@@ -262,7 +306,7 @@ fn parse_ack(line: &str) -> Result<i64, Failed> {
 
 /// Checks the stored samples; returns the number of complete batches
 /// (acknowledged units) stored.
-async fn verify(url: &str, mode: Mode, base: i64, acked: Option<i64>) -> Result<i64, Failed> {
+async fn verify(url: &str, mode: Mode, base: i64, acked: Option<i64>) -> Outcome<i64> {
     let db = Database::open(url).await?;
     let store = TimeseriesStore::open(db.clone(), options()).await?;
     let mut complete = i64::MAX;
@@ -293,12 +337,7 @@ async fn verify(url: &str, mode: Mode, base: i64, acked: Option<i64>) -> Result<
 }
 
 /// Checks every stored sample of one series; returns how many whole batches it holds.
-async fn stored_batches(
-    store: &TimeseriesStore,
-    node: &str,
-    s: i64,
-    base: i64,
-) -> Result<i64, Failed> {
+async fn stored_batches(store: &TimeseriesStore, node: &str, s: i64, base: i64) -> Outcome<i64> {
     let sel = SeriesSelector::metric(format!("m{s}")).on_node(node);
     let q = RangeQuery::raw(sel, i64::MIN, i64::MAX);
     let points = store
@@ -320,7 +359,7 @@ async fn stored_batches(
     Ok(n / PER_BATCH)
 }
 
-fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str, mode: Mode) -> Result<(), Failed> {
+fn crash_rounds(rt: &tokio::runtime::Runtime, test: &str, url: &str, mode: Mode) -> Outcome {
     let base = base_ms();
     let mut next = 0;
     let mut acked_total = None;
@@ -328,7 +367,15 @@ fn crash_rounds(rt: &tokio::runtime::Runtime, url: &str, mode: Mode) -> Result<(
         .into_iter()
         .enumerate()
     {
-        let acked = run_and_kill(url, mode, base, next, acks, Duration::from_millis(delay_ms))?;
+        let acked = run_and_kill(
+            test,
+            url,
+            mode,
+            base,
+            next,
+            acks,
+            Duration::from_millis(delay_ms),
+        )?;
         acked_total = acked.or(acked_total);
         next = rt.block_on(verify(url, mode, base, acked_total))?;
         eprintln!("round {round}: acknowledged up to {acked:?}, {next} batches stored");

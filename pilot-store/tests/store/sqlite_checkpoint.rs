@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use pilot_store::ops::SettingsStore;
 use pilot_store::{Database, SqlStore, SqliteDurability};
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! The timeseries engine on SQLite and on PostgreSQL: head and chunks,
 //! rollup tiers, late and duplicate samples, retention, reopening.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use pilot_core::{MetricBatch, MetricsSink, Sample};
@@ -410,7 +408,45 @@ async fn invalid_input_is_refused(db: &Database) {
     assert!(TimeseriesStore::open(db.clone(), bad).await.is_err());
 }
 
-on_both_backends!(
+async fn metric_names_come_from_the_database(db: &Database) {
+    let store = TimeseriesStore::open(db.clone(), options(ChunkCodec::Pco))
+        .await
+        .unwrap();
+    let reader = TimeseriesStore::open(db.clone(), options(ChunkCodec::Pco))
+        .await
+        .unwrap();
+    assert!(store.metric_names().await.unwrap().is_empty());
+    store
+        .accept(batch(
+            "n1",
+            vec![
+                sample("mem", &[], T0, 1.0),
+                sample("cpu", &[("cpu", "0")], T0, 2.0),
+                sample("cpu", &[("cpu", "1")], T0, 3.0),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .accept(batch(
+            "n2",
+            vec![
+                sample("cpu", &[("cpu", "0")], T0, 4.0),
+                sample("cpu_usage", &[], T0, 5.0),
+                sample("Disk_io", &[], T0, 6.0),
+            ],
+        ))
+        .await
+        .unwrap();
+    let names = ["Disk_io", "cpu", "cpu_usage", "mem"];
+    assert_eq!(store.metric_names().await.unwrap(), names);
+    // Another store on the same database sees them without reopening.
+    assert_eq!(reader.metric_names().await.unwrap(), names);
+    store.compact().await.unwrap();
+    assert_eq!(store.metric_names().await.unwrap(), names);
+}
+
+crate::on_both_backends!(
     head_and_chunks_answer_the_same,
     late_and_duplicate_samples_merge,
     retention_per_tier,
@@ -418,4 +454,5 @@ on_both_backends!(
     writes_compact_on_their_own,
     invalid_input_is_refused,
     a_spilled_head_answers_the_same,
+    metric_names_come_from_the_database,
 );

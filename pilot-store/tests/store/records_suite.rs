@@ -1,19 +1,14 @@
-//! The operational store (users, nodes, projects, deployments, audit log,
-//! alerts, settings), run unchanged on SQLite and on PostgreSQL.
+//! The records of `SqlStore` (users, nodes, projects, deployments, audit
+//! log, settings), run unchanged on SQLite and on PostgreSQL.
 
-mod common;
-
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use pilot_core::config::{self, Strategy};
 use pilot_core::engine::{DeployState, DeploymentKind, StepKind};
 use pilot_core::source::SourceSpec;
 use pilot_core::{Deployment, SecretScope};
-use pilot_store::ops::{
-    AlertCondition, AlertStore, AuditFilter, AuditLog, Comparison, DeploymentStore, NewAlertRule,
-    NewAuditEntry, NewProject, NodeStore, ProjectSource, ProjectStatus, ProjectStore, Role,
-    SettingsStore, UserStore,
+use pilot_store::records::{
+    AuditFilter, NewAuditEntry, NewProject, ProjectSource, ProjectStatus, Role,
 };
 use pilot_store::{Database, Error, SqlStore};
 
@@ -346,7 +341,7 @@ async fn deployments(db: &Database) {
     assert!(store.deployment(&first.id).await.unwrap().is_none());
 }
 
-async fn audit_alerts_settings(db: &Database) {
+async fn audit_settings(db: &Database) {
     let store = SqlStore::new(db.clone());
     let scope = SecretScope::node("shop", "n1");
     let a = store
@@ -386,86 +381,6 @@ async fn audit_alerts_settings(db: &Database) {
     };
     assert_eq!(store.audit_entries(&paged).await.unwrap()[0].id, a);
 
-    let rule = NewAlertRule {
-        name: "cpu-high".into(),
-        condition: AlertCondition::Threshold {
-            metric: "cpu_usage_percent".into(),
-            node: None,
-            labels: BTreeMap::from([("cpu".to_string(), "total".to_string())]),
-            comparison: Comparison::Above,
-            threshold: 90.0,
-        },
-        for_ms: 60_000,
-        webhook_url: Some("https://hooks.example/alert".into()),
-        enabled: true,
-    };
-    let created = store.create_alert_rule(rule.clone()).await.unwrap();
-    let offline = store
-        .create_alert_rule(NewAlertRule {
-            name: "offline".into(),
-            condition: AlertCondition::NodeOffline { node: None },
-            for_ms: 0,
-            webhook_url: None,
-            enabled: false,
-        })
-        .await
-        .unwrap();
-    assert!(store.create_alert_rule(rule.clone()).await.is_err());
-    let bad = NewAlertRule {
-        condition: AlertCondition::DeployFailed { project: None },
-        for_ms: -1,
-        ..rule.clone()
-    };
-    assert!(store.create_alert_rule(bad).await.is_err());
-    let updated = store
-        .update_alert_rule(
-            created.id,
-            NewAlertRule {
-                enabled: false,
-                ..rule
-            },
-        )
-        .await
-        .unwrap();
-    assert!(!updated.enabled);
-    assert_eq!(
-        store.alert_rules().await.unwrap(),
-        [updated.clone(), offline.clone()]
-    );
-
-    let e1 = store
-        .open_alert(created.id, "n1", Some(95.0), "cpu 95% on n1", 1_000)
-        .await
-        .unwrap();
-    let again = store
-        .open_alert(created.id, "n1", Some(97.0), "cpu 97% on n1", 2_000)
-        .await
-        .unwrap();
-    assert_eq!(e1, again, "an open event is not duplicated");
-    store
-        .open_alert(offline.id, "n2", None, "n2 is offline", 1_500)
-        .await
-        .unwrap();
-    assert_eq!(store.alert_events(true, 10).await.unwrap().len(), 2);
-    let resolved = store
-        .resolve_alert(created.id, "n1", 3_000)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(resolved.resolved_ms, Some(3_000));
-    assert!(
-        store
-            .resolve_alert(created.id, "n1", 4_000)
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(store.alert_events(true, 10).await.unwrap().len(), 1);
-    assert_eq!(store.alert_events(false, 10).await.unwrap().len(), 2);
-    assert!(store.open_alert(999, "n1", None, "x", 1).await.is_err());
-    store.delete_alert_rule(offline.id).await.unwrap();
-    assert_eq!(store.alert_events(false, 10).await.unwrap().len(), 1);
-
     assert_eq!(store.setting("site.name").await.unwrap(), None);
     store.set_setting("site.name", "Pilot").await.unwrap();
     store.set_setting("site.name", "Pilot 2").await.unwrap();
@@ -483,4 +398,4 @@ async fn audit_alerts_settings(db: &Database) {
     );
 }
 
-on_both_backends!(users, nodes, projects, deployments, audit_alerts_settings,);
+crate::on_both_backends!(users, nodes, projects, deployments, audit_settings,);

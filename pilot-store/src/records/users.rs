@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::sync::OnceLock;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use super::{SqlStore, check_name};
@@ -69,31 +68,6 @@ pub struct User {
     pub created_ms: i64,
     /// Unix ms of the last change.
     pub updated_ms: i64,
-}
-
-/// Accounts and password checks.
-#[async_trait]
-pub trait UserStore: Send + Sync {
-    /// Creates a user; the password is stored as an argon2id hash.
-    async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User>;
-
-    /// The user with this name.
-    async fn user(&self, username: &str) -> Result<Option<User>>;
-
-    /// Every user, by name.
-    async fn users(&self) -> Result<Vec<User>>;
-
-    /// The user when the password is right; `None` for a wrong password or unknown user.
-    async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>>;
-
-    /// Replaces a user's password.
-    async fn set_password(&self, username: &str, password: &str) -> Result<()>;
-
-    /// Changes a user's role.
-    async fn set_role(&self, username: &str, role: Role) -> Result<()>;
-
-    /// Deletes a user.
-    async fn delete_user(&self, username: &str) -> Result<()>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -205,9 +179,10 @@ fn not_found(username: &str) -> Error {
     }
 }
 
-#[async_trait]
-impl UserStore for SqlStore {
-    async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User> {
+/// Accounts and password checks.
+impl SqlStore {
+    /// Creates a user; the password is stored as an argon2id hash.
+    pub async fn create_user(&self, username: &str, password: &str, role: Role) -> Result<User> {
         check_name("username", username)?;
         let hash = hash_password(password).await?;
         let now = now_ms();
@@ -230,14 +205,16 @@ impl UserStore for SqlStore {
         })
     }
 
-    async fn user(&self, username: &str) -> Result<Option<User>> {
+    /// The user with this name.
+    pub async fn user(&self, username: &str) -> Result<Option<User>> {
         self.user_row(username)
             .await?
             .map(UserRow::into_user)
             .transpose()
     }
 
-    async fn users(&self) -> Result<Vec<User>> {
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<User>> {
         let rows = on_pool!(self.db, pool => sqlx::query_as::<_, UserRow>(select_user!("ORDER BY username"))
             .fetch_all(pool)
             .await)
@@ -245,7 +222,8 @@ impl UserStore for SqlStore {
         rows.into_iter().map(UserRow::into_user).collect()
     }
 
-    async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
+    /// The user when the password is right; `None` for a wrong password or unknown user.
+    pub async fn verify_password(&self, username: &str, password: &str) -> Result<Option<User>> {
         match self.user_row(username).await? {
             Some(row) => {
                 let hash = row.password_hash.clone();
@@ -262,7 +240,8 @@ impl UserStore for SqlStore {
         }
     }
 
-    async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+    /// Replaces a user's password.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
         let hash = hash_password(password).await?;
         let sql = "UPDATE users SET password_hash = $1, updated_ms = $2 WHERE username = $3";
         let done = on_pool!(self.db, pool => sqlx::query(sql)
@@ -279,7 +258,8 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn set_role(&self, username: &str, role: Role) -> Result<()> {
+    /// Changes a user's role.
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<()> {
         let sql = "UPDATE users SET role = $1, updated_ms = $2 WHERE username = $3";
         let done = on_pool!(self.db, pool => sqlx::query(sql)
             .bind(role.as_str())
@@ -295,7 +275,8 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_user(&self, username: &str) -> Result<()> {
+    /// Deletes a user.
+    pub async fn delete_user(&self, username: &str) -> Result<()> {
         let done = on_pool!(self.db, pool => sqlx::query("DELETE FROM users WHERE username = $1")
             .bind(username)
             .execute(pool)

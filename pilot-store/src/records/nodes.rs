@@ -1,7 +1,6 @@
 //! Nodes (servers running the agent): a token stored as a hash, when the node
 //! was last heard from, and what it reported about itself.
 
-use async_trait::async_trait;
 pub use pilot_core::protocol::NodeToken;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -36,36 +35,6 @@ impl Node {
         self.last_seen_ms
             .is_some_and(|seen| now_ms.saturating_sub(seen) <= timeout_ms)
     }
-}
-
-/// Node registration, authentication and liveness.
-#[async_trait]
-pub trait NodeStore: Send + Sync {
-    /// Registers a node and returns its token (only its hash is kept).
-    async fn register_node(&self, name: &str) -> Result<(Node, NodeToken)>;
-
-    /// The node a token belongs to, if any.
-    async fn authenticate_node(&self, token: &str) -> Result<Option<Node>>;
-
-    /// Replaces a node's token; the old one stops working.
-    async fn rotate_node_token(&self, name: &str) -> Result<NodeToken>;
-
-    /// Records a heartbeat and, when given, the node's system info.
-    async fn record_heartbeat(
-        &self,
-        name: &str,
-        at_ms: i64,
-        system_info: Option<&serde_json::Value>,
-    ) -> Result<()>;
-
-    /// The node with this name.
-    async fn node(&self, name: &str) -> Result<Option<Node>>;
-
-    /// Every node, by name.
-    async fn nodes(&self) -> Result<Vec<Node>>;
-
-    /// Deletes a node (its project assignments go with it).
-    async fn delete_node(&self, name: &str) -> Result<()>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -109,9 +78,10 @@ fn not_found(name: &str) -> Error {
     }
 }
 
-#[async_trait]
-impl NodeStore for SqlStore {
-    async fn register_node(&self, name: &str) -> Result<(Node, NodeToken)> {
+/// Node registration, authentication and liveness.
+impl SqlStore {
+    /// Registers a node and returns its token (only its hash is kept).
+    pub async fn register_node(&self, name: &str) -> Result<(Node, NodeToken)> {
         check_name("node name", name)?;
         let token = NodeToken::generate();
         let now = now_ms();
@@ -134,7 +104,8 @@ impl NodeStore for SqlStore {
         Ok((node, token))
     }
 
-    async fn authenticate_node(&self, token: &str) -> Result<Option<Node>> {
+    /// The node a token belongs to, if any.
+    pub async fn authenticate_node(&self, token: &str) -> Result<Option<Node>> {
         let row = on_pool!(self.db, pool => sqlx::query_as::<_, NodeRow>(select_node!("WHERE token_hash = $1"))
             .bind(token_hash(token))
             .fetch_optional(pool)
@@ -143,7 +114,8 @@ impl NodeStore for SqlStore {
         row.map(NodeRow::into_node).transpose()
     }
 
-    async fn rotate_node_token(&self, name: &str) -> Result<NodeToken> {
+    /// Replaces a node's token; the old one stops working.
+    pub async fn rotate_node_token(&self, name: &str) -> Result<NodeToken> {
         let token = NodeToken::generate();
         let done = on_pool!(self.db, pool => sqlx::query(
             "UPDATE nodes SET token_hash = $1 WHERE name = $2",
@@ -160,7 +132,8 @@ impl NodeStore for SqlStore {
         Ok(token)
     }
 
-    async fn record_heartbeat(
+    /// Records a heartbeat and, when given, the node's system info.
+    pub async fn record_heartbeat(
         &self,
         name: &str,
         at_ms: i64,
@@ -184,7 +157,8 @@ impl NodeStore for SqlStore {
         Ok(())
     }
 
-    async fn node(&self, name: &str) -> Result<Option<Node>> {
+    /// The node with this name.
+    pub async fn node(&self, name: &str) -> Result<Option<Node>> {
         let row =
             on_pool!(self.db, pool => sqlx::query_as::<_, NodeRow>(select_node!("WHERE name = $1"))
             .bind(name)
@@ -194,7 +168,8 @@ impl NodeStore for SqlStore {
         row.map(NodeRow::into_node).transpose()
     }
 
-    async fn nodes(&self) -> Result<Vec<Node>> {
+    /// Every node, by name.
+    pub async fn nodes(&self) -> Result<Vec<Node>> {
         let rows =
             on_pool!(self.db, pool => sqlx::query_as::<_, NodeRow>(select_node!("ORDER BY name"))
             .fetch_all(pool)
@@ -203,7 +178,8 @@ impl NodeStore for SqlStore {
         rows.into_iter().map(NodeRow::into_node).collect()
     }
 
-    async fn delete_node(&self, name: &str) -> Result<()> {
+    /// Deletes a node (its project assignments go with it).
+    pub async fn delete_node(&self, name: &str) -> Result<()> {
         let done = on_pool!(self.db, pool => sqlx::query("DELETE FROM nodes WHERE name = $1")
             .bind(name)
             .execute(pool)

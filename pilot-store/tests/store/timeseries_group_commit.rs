@@ -2,8 +2,6 @@
 //! stores the batches of many nodes in one transaction, and batches handed
 //! to `MetricsSink::accept` at the same time share commits.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -206,7 +204,7 @@ async fn concurrent_accepts_are_grouped(db: &Database) {
     assert_eq!(raw(&store, "node-7", "cpu").await, expected_cpu(7, ROUNDS));
 }
 
-on_both_backends!(
+crate::on_both_backends!(
     batches_of_many_nodes_commit_together,
     one_bad_batch_rejects_the_call,
     concurrent_group_commits_keep_every_sample,

@@ -3,8 +3,6 @@
 //! out-of-order and duplicate timestamps (the last write wins), NaN (any
 //! payload), infinities and signed zeros, with compactions at any point.
 
-mod common;
-
 use std::collections::BTreeMap;
 
 use pilot_core::{MetricBatch, MetricsSink, Sample};
@@ -274,7 +272,7 @@ proptest! {
     fn sqlite_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>(), memory in head_memory()) {
         let codec = if gorilla { ChunkCodec::Gorilla } else { ChunkCodec::Pco };
         runtime().block_on(async {
-            let t = common::sqlite().await;
+            let t = crate::common::sqlite().await;
             run(&t.db, codec, memory, steps).await;
         });
     }
@@ -287,7 +285,7 @@ proptest! {
     fn postgres_reads_back_what_was_written(steps in steps(), gorilla in any::<bool>(), memory in head_memory()) {
         let codec = if gorilla { ChunkCodec::Gorilla } else { ChunkCodec::Pco };
         runtime().block_on(async {
-            if let Some(t) = common::postgres().await {
+            if let Some(t) = crate::common::postgres().await {
                 run(&t.db, codec, memory, steps).await;
             }
         });

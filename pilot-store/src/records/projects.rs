@@ -3,7 +3,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use async_trait::async_trait;
 use pilot_core::AppConfig;
 use pilot_core::layout::validate_project_name;
 use serde::{Deserialize, Serialize};
@@ -123,45 +122,6 @@ pub struct Project {
     pub created_ms: i64,
     /// Unix ms of the last change.
     pub updated_ms: i64,
-}
-
-/// Projects and where they run.
-#[async_trait]
-pub trait ProjectStore: Send + Sync {
-    /// Creates a project with status `created`; its nodes must be registered.
-    async fn create_project(&self, project: NewProject) -> Result<Project>;
-
-    /// The project with this name.
-    async fn project(&self, name: &str) -> Result<Option<Project>>;
-
-    /// Every project, by name.
-    async fn projects(&self) -> Result<Vec<Project>>;
-
-    /// Names of the projects assigned to a node.
-    async fn projects_on_node(&self, node: &str) -> Result<Vec<String>>;
-
-    /// Replaces a project's configuration and pins it: deploys send it
-    /// instead of the release's own `config.vpspilot.json`.
-    async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()>;
-
-    /// Records the config read from the project's source, unless a pinned
-    /// config is set (then nothing changes).
-    async fn record_source_config(&self, name: &str, config: &AppConfig) -> Result<()>;
-
-    /// Changes where the project's releases come from.
-    async fn set_project_source(&self, name: &str, source: &ProjectSource) -> Result<()>;
-
-    /// Records a project's status.
-    async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()>;
-
-    /// Sets (or clears) the public port; ports are unique across projects.
-    async fn set_public_port(&self, name: &str, port: Option<u16>) -> Result<()>;
-
-    /// Replaces the set of nodes a project runs on.
-    async fn assign_nodes(&self, name: &str, nodes: &[String]) -> Result<()>;
-
-    /// Deletes a project and its deployment history.
-    async fn delete_project(&self, name: &str) -> Result<()>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -294,9 +254,10 @@ impl SqlStore {
     }
 }
 
-#[async_trait]
-impl ProjectStore for SqlStore {
-    async fn create_project(&self, project: NewProject) -> Result<Project> {
+/// Projects and where they run.
+impl SqlStore {
+    /// Creates a project with status `created`; its nodes must be registered.
+    pub async fn create_project(&self, project: NewProject) -> Result<Project> {
         validate_project_name(&project.name)?;
         let config = to_json("config", &project.config)?;
         let source = to_json("source", &project.source)?;
@@ -342,7 +303,8 @@ impl ProjectStore for SqlStore {
         })
     }
 
-    async fn project(&self, name: &str) -> Result<Option<Project>> {
+    /// The project with this name.
+    pub async fn project(&self, name: &str) -> Result<Option<Project>> {
         let row = on_pool!(self.db, pool => sqlx::query_as::<_, ProjectRow>(select_project!("WHERE name = $1"))
             .bind(name)
             .fetch_optional(pool)
@@ -357,7 +319,8 @@ impl ProjectStore for SqlStore {
         }
     }
 
-    async fn projects(&self) -> Result<Vec<Project>> {
+    /// Every project, by name.
+    pub async fn projects(&self) -> Result<Vec<Project>> {
         let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ProjectRow>(select_project!("ORDER BY name"))
             .fetch_all(pool)
             .await)
@@ -380,7 +343,8 @@ impl ProjectStore for SqlStore {
             .collect()
     }
 
-    async fn projects_on_node(&self, node: &str) -> Result<Vec<String>> {
+    /// Names of the projects assigned to a node.
+    pub async fn projects_on_node(&self, node: &str) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
             "SELECT project FROM project_nodes WHERE node = $1 ORDER BY project",
         )
@@ -391,7 +355,9 @@ impl ProjectStore for SqlStore {
         Ok(rows.into_iter().map(|(p,)| p).collect())
     }
 
-    async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()> {
+    /// Replaces a project's configuration and pins it: deploys send it
+    /// instead of the release's own `config.vpspilot.json`.
+    pub async fn update_project_config(&self, name: &str, config: &AppConfig) -> Result<()> {
         let config = to_json("config", config)?;
         self.update_project(
             name,
@@ -402,7 +368,9 @@ impl ProjectStore for SqlStore {
         .await
     }
 
-    async fn record_source_config(&self, name: &str, config: &AppConfig) -> Result<()> {
+    /// Records the config read from the project's source, unless a pinned
+    /// config is set (then nothing changes).
+    pub async fn record_source_config(&self, name: &str, config: &AppConfig) -> Result<()> {
         let config = to_json("config", config)?;
         self.update_project(
             name,
@@ -414,7 +382,8 @@ impl ProjectStore for SqlStore {
         .await
     }
 
-    async fn set_project_source(&self, name: &str, source: &ProjectSource) -> Result<()> {
+    /// Changes where the project's releases come from.
+    pub async fn set_project_source(&self, name: &str, source: &ProjectSource) -> Result<()> {
         let source = to_json("source", source)?;
         self.update_project(
             name,
@@ -425,7 +394,8 @@ impl ProjectStore for SqlStore {
         .await
     }
 
-    async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()> {
+    /// Records a project's status.
+    pub async fn set_project_status(&self, name: &str, status: ProjectStatus) -> Result<()> {
         self.update_project(
             name,
             "update project status",
@@ -435,7 +405,8 @@ impl ProjectStore for SqlStore {
         .await
     }
 
-    async fn set_public_port(&self, name: &str, port: Option<u16>) -> Result<()> {
+    /// Sets (or clears) the public port; ports are unique across projects.
+    pub async fn set_public_port(&self, name: &str, port: Option<u16>) -> Result<()> {
         let done = on_pool!(self.db, pool => sqlx::query(
             "UPDATE projects SET public_port = $1, updated_ms = $2 WHERE name = $3",
         )
@@ -456,7 +427,8 @@ impl ProjectStore for SqlStore {
         Ok(())
     }
 
-    async fn assign_nodes(&self, name: &str, nodes: &[String]) -> Result<()> {
+    /// Replaces the set of nodes a project runs on.
+    pub async fn assign_nodes(&self, name: &str, nodes: &[String]) -> Result<()> {
         let mut nodes = nodes.to_vec();
         nodes.sort();
         nodes.dedup();
@@ -490,7 +462,8 @@ impl ProjectStore for SqlStore {
         Ok(())
     }
 
-    async fn delete_project(&self, name: &str) -> Result<()> {
+    /// Deletes a project and its deployment history.
+    pub async fn delete_project(&self, name: &str) -> Result<()> {
         let done = on_pool!(self.db, pool => sqlx::query("DELETE FROM projects WHERE name = $1")
             .bind(name)
             .execute(pool)

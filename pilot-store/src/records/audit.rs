@@ -1,6 +1,5 @@
 //! The audit log: who changed what, when. Entries name secrets, never their values.
 
-use async_trait::async_trait;
 use pilot_core::SecretScope;
 use serde::{Deserialize, Serialize};
 
@@ -64,16 +63,6 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
-/// Appends to and reads the audit log.
-#[async_trait]
-pub trait AuditLog: Send + Sync {
-    /// Records an entry and returns its id.
-    async fn record_audit(&self, entry: NewAuditEntry) -> Result<i64>;
-
-    /// Entries matching the filter, newest first.
-    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
-}
-
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     id: i64,
@@ -84,9 +73,10 @@ struct AuditRow {
     detail: String,
 }
 
-#[async_trait]
-impl AuditLog for SqlStore {
-    async fn record_audit(&self, entry: NewAuditEntry) -> Result<i64> {
+/// Appends to and reads the audit log.
+impl SqlStore {
+    /// Records an entry and returns its id.
+    pub async fn record_audit(&self, entry: NewAuditEntry) -> Result<i64> {
         let detail = to_json("detail", &entry.detail)?;
         let (id,): (i64,) = on_pool!(self.db, pool => sqlx::query_as(
             "INSERT INTO audit_log (at_ms, actor, action, target, detail) \
@@ -103,7 +93,8 @@ impl AuditLog for SqlStore {
         Ok(id)
     }
 
-    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    /// Entries matching the filter, newest first.
+    pub async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let limit = if filter.limit == 0 { 100 } else { filter.limit };
         let rows = on_pool!(self.db, pool => sqlx::query_as::<_, AuditRow>(
             "SELECT id, at_ms, actor, action, target, detail FROM audit_log \
