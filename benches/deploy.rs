@@ -42,7 +42,7 @@ fn app(dir: &Path, version: &str, warm: bool) -> PathBuf {
 
 fn step_ms(d: &Deployment, step: StepKind) -> u64 {
     d.step(step)
-        .and_then(|s| Some(s.finished_ms?.saturating_sub(s.started_ms?)))
+        .and_then(|s| u64::try_from(s.finished_ms?.saturating_sub(s.started_ms?)).ok())
         .unwrap_or(0)
 }
 

@@ -5,7 +5,7 @@
 
 mod support;
 
-use pilot_agent::{Agent, ServerTls, Error};
+use pilot_agent::{Agent, Error, ServerTls};
 use pilot_core::protocol::{AgentMessage, NodeToken, SelfSignedCert, ServerMessage, TlsAcceptor};
 use support::{FakeServer, VERSION, hello_parts, options, wait_for, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -29,6 +29,7 @@ pub mod source;
 pub mod supervisor;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod time;
 
 pub use builder::{Builder, CommandsBuilder};
 pub use config::AppConfig;

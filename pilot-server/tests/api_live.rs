@@ -53,12 +53,7 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use pilot_core::time::now_ms;
 
 #[tokio::test]
 async fn the_event_socket_needs_a_session_and_streams_what_was_subscribed() {

@@ -3,8 +3,9 @@
 
 mod hub_support;
 
-use hub_support::{TestHub, batch, eventually, now_ms};
+use hub_support::{TestHub, batch, eventually};
 use pilot_core::protocol::{AgentMessage, ServerMessage};
+use pilot_core::time::now_ms;
 use pilot_core::{ProcessSummary, Sample, TopProcesses};
 use pilot_server::{NodeLink, ServerEvent};
 use pilot_store::timeseries::{RangeQuery, SeriesSelector};

@@ -405,13 +405,7 @@ fn without_password(url: &str) -> String {
     }
 }
 
-/// Current Unix time in milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub(crate) use pilot_core::time::now_ms;
 
 #[cfg(test)]
 mod tests {

@@ -19,9 +19,9 @@ pub(crate) struct Step {
     /// ``"reverted"`` or ``"revert_failed"``.
     status: String,
     /// Unix ms when it started.
-    started_ms: Option<u64>,
+    started_ms: Option<i64>,
     /// Unix ms when it ended.
-    finished_ms: Option<u64>,
+    finished_ms: Option<i64>,
     /// Its error, secrets masked.
     error: Option<String>,
 }
@@ -68,9 +68,9 @@ pub(crate) struct Deployment {
     /// Why it did not succeed (secrets masked).
     reason: Option<String>,
     /// Unix ms when it was created.
-    created_ms: u64,
+    created_ms: i64,
     /// Unix ms when it ended.
-    finished_ms: Option<u64>,
+    finished_ms: Option<i64>,
     /// Milliseconds from creation to the end.
     duration_ms: Option<u64>,
     /// Every step of its plan.
@@ -156,7 +156,7 @@ pub(crate) struct Generation {
     /// The deployment that built it.
     deployment: String,
     /// Unix ms when it was built.
-    created_ms: u64,
+    created_ms: i64,
 }
 
 #[pymethods]

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use pilot_core::TopProcesses;
-use pilot_core::engine::now_ms;
 use pilot_core::protocol::{AgentMessage, FrameCodec, ServerMessage};
+use pilot_core::time::now_ms;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -137,7 +137,7 @@ impl Writer {
         if Instant::now() >= self.next_heartbeat {
             self.next_heartbeat = Instant::now() + welcomed.heartbeat;
             return Ok(Some(Outgoing::Plain(AgentMessage::Heartbeat {
-                at_ms: i64::try_from(now_ms()).unwrap_or(i64::MAX),
+                at_ms: now_ms(),
             })));
         }
         if let Some(message) = context.outbox.front() {

@@ -58,9 +58,7 @@ pub use events::{DeployEvent, EventLog, EventSink, FnEvents, NoEvents};
 pub use project::{Generation, ProjectState, Slot};
 pub use recovery::RecoveryReport;
 pub use release::{PILOT_DIR, ReleaseFiles, ReleaseInfo, render_env};
-pub use state::{
-    DeployState, Deployment, DeploymentKind, StepKind, StepRecord, StepStatus, now_ms,
-};
+pub use state::{DeployState, Deployment, DeploymentKind, StepKind, StepRecord, StepStatus};
 
 use crate::builder::Builder;
 use crate::config::AppConfig;

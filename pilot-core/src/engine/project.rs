@@ -21,7 +21,7 @@ pub struct Generation {
     /// The deployment that built it.
     pub deployment: String,
     /// Unix ms when it was built.
-    pub created_ms: u64,
+    pub created_ms: i64,
 }
 
 impl Generation {

@@ -10,7 +10,7 @@ use super::events::DeployEvent;
 use super::lock::ProjectLock;
 use super::project::ProjectState;
 use super::release::ReleaseFiles;
-use super::state::{DeployState, Deployment, DeploymentKind, StepKind, StepStatus, now_ms};
+use super::state::{DeployState, Deployment, DeploymentKind, StepKind, StepStatus};
 use super::{DeployRequest, Engine};
 use crate::config::{AppConfig, Strategy};
 use crate::error::{Error, Result};
@@ -18,6 +18,7 @@ use crate::fsutil::write_json_atomic;
 use crate::redact::Redactor;
 use crate::runtime::Toolchain;
 use crate::secrets::SecretValue;
+use crate::time::now_ms;
 
 /// The plan of a deployment of a new release: every step.
 pub(super) const DEPLOY_PLAN: [StepKind; 9] = StepKind::ALL;

@@ -1,8 +1,8 @@
 //! The persisted record of one deployment (its journal) and the state
 //! machine that guards how it may change.
 
+use crate::time::now_ms;
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
@@ -97,9 +97,9 @@ pub struct StepRecord {
     /// Its status.
     pub status: StepStatus,
     /// Unix ms when it started.
-    pub started_ms: Option<u64>,
+    pub started_ms: Option<i64>,
     /// Unix ms when it ended.
-    pub finished_ms: Option<u64>,
+    pub finished_ms: Option<i64>,
     /// The error, secrets masked.
     pub error: Option<String>,
 }
@@ -208,9 +208,9 @@ pub struct Deployment {
     /// Every step of the plan.
     pub steps: Vec<StepRecord>,
     /// Unix ms when it was created.
-    pub created_ms: u64,
+    pub created_ms: i64,
     /// Unix ms when it ended.
-    pub finished_ms: Option<u64>,
+    pub finished_ms: Option<i64>,
     /// Why it failed or was rolled back (secrets masked).
     pub reason: Option<String>,
 }
@@ -316,19 +316,12 @@ impl Deployment {
 
     /// Wall time from creation to the end, once ended.
     pub fn duration_ms(&self) -> Option<u64> {
-        self.finished_ms.map(|f| f.saturating_sub(self.created_ms))
+        self.finished_ms
+            .map(|f| u64::try_from(f.saturating_sub(self.created_ms)).unwrap_or(0))
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
-fn new_id(ms: u64) -> String {
+fn new_id(ms: i64) -> String {
     let suffix: u16 = rand::random();
     format!("{ms:013}-{suffix:04x}")
 }

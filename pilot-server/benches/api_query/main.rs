@@ -22,12 +22,7 @@ const NODES: usize = 10;
 const DAYS: i64 = 7;
 const INTERVAL_MS: i64 = 10_000;
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use pilot_core::time::now_ms;
 
 /// A noisy random walk between 0 and 100, like a CPU percentage.
 fn cpu_walk(seed: u64, n: usize) -> Vec<f64> {

@@ -46,12 +46,7 @@ pub struct Crowd {
     pub tally: Arc<Tally>,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use pilot_core::time::now_ms;
 
 impl Crowd {
     /// Connects one agent per `(node, token)`; returns once every agent was

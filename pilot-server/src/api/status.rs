@@ -87,9 +87,7 @@ fn utc(ms: i64) -> String {
     )
 }
 
-fn now_ms() -> i64 {
-    crate::deploy::now_ms()
-}
+use pilot_core::time::now_ms;
 
 /// A short description of a node's machine from its reported system info.
 fn system_line(info: Option<&serde_json::Value>) -> String {
@@ -136,7 +134,7 @@ async fn status_page(State(state): State<AppState>) -> ApiResult<Html<String>> {
                 state: r.deployment.state().to_string(),
                 version: r.deployment.version.clone().unwrap_or_else(|| "-".into()),
                 generation: r.deployment.generation,
-                started: utc(i64::try_from(r.deployment.created_ms).unwrap_or(i64::MAX)),
+                started: utc(r.deployment.created_ms),
                 reason: r.deployment.reason.clone().unwrap_or_default(),
                 id: r.deployment.id,
                 node: r.node,

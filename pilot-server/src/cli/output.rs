@@ -1,7 +1,6 @@
 //! Printing: JSON for scripts, aligned tables and times for people.
 
 use std::io::Write;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
@@ -73,13 +72,7 @@ impl Table {
     }
 }
 
-/// Now, in Unix ms.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use pilot_core::time::now_ms;
 
 /// How long before `now_ms` the time `ms` was, e.g. `12s ago`, `3h ago`.
 pub fn ago(ms: i64, now_ms: i64) -> String {

@@ -196,7 +196,7 @@ pub async fn project_show(ctx: &Context, name: &str, out: Out<'_>) -> Result<()>
             d.generation.to_string(),
             d.version.clone().unwrap_or_default(),
             d.state().to_string(),
-            format!("{} UTC", output::utc(d.created_ms as i64)),
+            format!("{} UTC", output::utc(d.created_ms)),
         ]);
     }
     table.print(out, "no deployments yet")

@@ -428,7 +428,4 @@ fn waves(project: &Project, canary: &[String]) -> Result<Vec<Vec<String>>> {
     Ok(waves)
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    i64::try_from(pilot_core::engine::now_ms()).unwrap_or(i64::MAX)
-}
+pub(crate) use pilot_core::time::now_ms;

@@ -170,14 +170,6 @@ pub fn batch(node: &str, name: &str, start_ms: i64, count: usize) -> MetricBatch
     }
 }
 
-/// Current Unix time in ms.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as i64
-}
-
 /// Waits until `check` holds, failing the test after [`PATIENCE`].
 pub async fn eventually<F, Fut>(what: &str, mut check: F)
 where

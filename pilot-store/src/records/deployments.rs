@@ -42,10 +42,6 @@ impl SqlStore {
     /// Inserts or updates a deployment (call it after every reported change).
     pub async fn save_deployment(&self, node: &str, deployment: &Deployment) -> Result<()> {
         let record = to_json("deployment", deployment)?;
-        let finished = deployment
-            .finished_ms
-            .map(|ms| to_i64("finished_ms", ms))
-            .transpose()?;
         let sql = "INSERT INTO deployments \
              (id, project, node, state, generation, version, reason, created_ms, finished_ms, record) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
@@ -60,8 +56,8 @@ impl SqlStore {
             .bind(to_i64("generation", deployment.generation)?)
             .bind(&deployment.version)
             .bind(&deployment.reason)
-            .bind(to_i64("created_ms", deployment.created_ms)?)
-            .bind(finished)
+            .bind(deployment.created_ms)
+            .bind(deployment.finished_ms)
             .bind(&record)
             .execute(pool)
             .await

@@ -5,10 +5,11 @@ use std::net::SocketAddr;
 use super::super::events::DeployEvent;
 use super::super::project::{Generation, Slot};
 use super::super::run::Run;
-use super::super::state::{DeploymentKind, StepKind, now_ms};
+use super::super::state::{DeploymentKind, StepKind};
 use super::point_current;
 use crate::error::{Error, Result};
 use crate::router::Route;
+use crate::time::now_ms;
 
 impl Run<'_> {
     pub(in crate::engine) async fn switch(&mut self) -> Result<()> {

@@ -1,7 +1,6 @@
 //! `/metrics/query` and `/system`: stored metrics and the server's own machine.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Json;
 use axum::extract::State;
@@ -31,12 +30,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(system))
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+use pilot_core::time::now_ms;
 
 /// Parses a duration such as `90s`, `5m`, `24h`, `7d`, `1w` into ms.
 fn parse_duration(text: &str) -> Option<i64> {
