@@ -3,6 +3,7 @@
 //! command messages, top processes and every unacknowledged metric batch.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use pilot_core::TopProcesses;
 use pilot_core::protocol::{AgentMessage, FrameCodec, ServerMessage};
@@ -46,12 +47,40 @@ pub(crate) async fn serve(
 ) -> Result<()> {
     let _lost = link.lost.clone().drop_guard();
     let processes = context.processes.clone();
+    let read = read_loop(context, reader, &link);
+    let write = write_loop(context, writer, welcomed, processes);
+    tokio::pin!(read, write);
     tokio::select! {
-        result = read_loop(context, reader, &link) => result,
-        result = write_loop(context, writer, welcomed, processes) => result,
-        () = stop.cancelled() => Ok(()),
+        result = &mut read => return result,
+        result = &mut write => return result,
+        () = stop.cancelled() => {}
     }
+    // Stopping: the writer sends what it still can and the reader takes the
+    // acknowledgements of batches already sent, so that a clean stop does
+    // not leave batches the server has stored in the spool to be sent again.
+    let acknowledged = async {
+        while context.spool.figures().batches > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let writer_done = async {
+        let _ = (&mut write).await;
+        std::future::pending::<()>().await
+    };
+    let _ = tokio::time::timeout(FLUSH_ON_STOP, async {
+        tokio::select! {
+            _ = &mut read => {}
+            () = acknowledged => {}
+            () = writer_done => {}
+        }
+    })
+    .await;
+    Ok(())
 }
+
+/// How long a stopping agent waits for its last metric batches to be
+/// acknowledged.
+const FLUSH_ON_STOP: Duration = Duration::from_secs(1);
 
 /// Reads server messages until the connection ends.
 async fn read_loop(
