@@ -103,7 +103,11 @@ def test_a_release_runs_in_its_generated_flake(nix_deployer: pilot.Deployer, tmp
     release = next((tmp_path / "data" / "projects" / "hello" / "releases").iterdir())
     flake = (release / ".pilot" / "nix" / "flake" / "flake.nix").read_text()
     assert flake == pilot.render_flake(pilot.load_config(app))["flake.nix"]
-    assert any(e["event"] == "log" and "nix build" in e["line"] for e in events)
+    # Template apps run their config's commands in the release's dev shell,
+    # exactly as the agent builds them.
+    assert any(
+        e["event"] == "log" and e["line"].startswith("[pilot] toolchain (nix): ") for e in events
+    ), [e for e in events if e["event"] == "log"]
 
     write_app(app, "2.0.0")
     nix_deployer.deploy(app, "hello")
