@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::link::LinkError;
+use crate::node_link::LinkError;
 
 /// Result of fallible pilot-server operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

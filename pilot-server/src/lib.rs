@@ -12,7 +12,7 @@ pub mod deploy;
 pub mod error;
 pub mod events;
 pub mod hub;
-pub mod link;
+pub mod node_link;
 pub mod server;
 #[cfg(feature = "test-util")]
 pub mod testing;
@@ -20,4 +20,4 @@ pub mod up;
 
 pub use error::{Error, Result};
 pub use events::{EventBus, ServerEvent};
-pub use link::{CommandRun, CommandUpdate, LinkError, NodeLink};
+pub use node_link::{CommandRun, CommandUpdate, LinkError, NodeLink};

@@ -19,7 +19,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::types::NodeConnection;
-use crate::api::{self, ApiSettings, AppParts, AppState, NodeInfo};
+use crate::api::{self, AgentFacts, ApiSettings, AppParts, AppState};
 use crate::deploy::Deployer;
 use crate::error::{Error, Result};
 use crate::events::EventBus;
@@ -201,7 +201,7 @@ pub async fn start(options: ServerOptions) -> Result<RunningServer> {
         secrets: stores.secrets,
         metrics: stores.metrics.clone(),
         nodes: hub.clone(),
-        node_info: Arc::new(HubInfo(hub.clone())),
+        agent_facts: Arc::new(HubFacts(hub.clone())),
         deployer,
         events,
         settings,
@@ -276,9 +276,9 @@ async fn compact_metrics(metrics: Arc<TimeseriesStore>, shutdown: CancellationTo
 }
 
 /// The API's view of the agent listener.
-struct HubInfo(Arc<Hub>);
+struct HubFacts(Arc<Hub>);
 
-impl NodeInfo for HubInfo {
+impl AgentFacts for HubFacts {
     fn top_processes(&self, node: &str) -> Option<TopProcesses> {
         self.0.top_processes(node)
     }

@@ -74,7 +74,7 @@ impl Client {
     fn finish(
         &self,
         py: Python<'_>,
-        started: pilot_server::api::types::RolloutView,
+        started: pilot_server::api::types::Rollout,
         wait_for_end: bool,
         progress: Option<Py<PyAny>>,
     ) -> PyResult<Rollout> {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pilot_server::ServerEvent;
-use pilot_server::api::types::{CanaryRequest, RolloutView};
+use pilot_server::api::types::{self as api, CanaryRequest};
 use pilot_server::client::{Client as ApiClient, ClientError, DeployTarget, pack_dir};
 use pyo3::prelude::*;
 
@@ -52,7 +52,7 @@ pub(crate) fn start_deploy(
     project: &str,
     shipment: Shipment,
     canary: Option<CanaryRequest>,
-) -> PyResult<RolloutView> {
+) -> PyResult<api::Rollout> {
     let name = project.to_string();
     let started = wait(py, async move {
         match shipment {
@@ -69,7 +69,7 @@ pub(crate) fn start_rollback(
     api: ApiClient,
     project: &str,
     generation: Option<u64>,
-) -> PyResult<RolloutView> {
+) -> PyResult<api::Rollout> {
     let name = project.to_string();
     let started = wait(py, async move { api.rollback(&name, generation).await })?;
     started.map_err(|e| {

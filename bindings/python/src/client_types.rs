@@ -1,7 +1,7 @@
 //! What `pilot.Client` returns: sessions, rollouts, and the API's other
 //! answers as plain Python values.
 
-use pilot_server::api::types::{NodeRolloutView, RolloutView, SessionView};
+use pilot_server::api::types::{self as api, NodeRollout, SessionView};
 use pyo3::prelude::*;
 
 use crate::convert::{json_to_py, repr, serde_name};
@@ -73,8 +73,8 @@ impl RolloutNode {
     }
 }
 
-impl From<NodeRolloutView> for RolloutNode {
-    fn from(n: NodeRolloutView) -> Self {
+impl From<NodeRollout> for RolloutNode {
+    fn from(n: NodeRollout) -> Self {
         RolloutNode {
             node: n.node,
             state: serde_name(&n.state),
@@ -126,8 +126,8 @@ impl Rollout {
     }
 }
 
-impl From<RolloutView> for Rollout {
-    fn from(r: RolloutView) -> Self {
+impl From<api::Rollout> for Rollout {
+    fn from(r: api::Rollout) -> Self {
         let status = serde_name(&r.status);
         Rollout {
             id: r.id,

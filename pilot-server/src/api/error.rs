@@ -8,7 +8,7 @@ use pilot_core::config::{ConfigError, Problem};
 use pilot_core::source::SourceError;
 
 use super::types::{ErrorBody, ErrorDetail};
-use crate::link::LinkError;
+use crate::node_link::LinkError;
 
 /// Result of API handlers.
 pub type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -303,19 +303,41 @@ fn source_status(e: &SourceError) -> (StatusCode, &'static str) {
     }
 }
 
+/// A fresh id tying an internal error's response to its log line.
+fn error_id() -> String {
+    let mut bytes = [0u8; 6];
+    rand::fill(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What an internal error's response says instead of the error itself
+/// (which may name files, queries or addresses of the server).
+fn internal_message(id: &str) -> String {
+    format!(
+        "the server failed to handle the request (error id {id}); the server's log has the details under this id"
+    )
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(code, error = %self, "request failed");
-        }
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            let id = error_id();
+            tracing::error!(code, error_id = %id, error = %self, "request failed");
+            internal_message(&id)
+        } else {
+            if status.is_server_error() {
+                tracing::warn!(code, error = %self, "request failed");
+            }
+            self.to_string()
+        };
         let details = self
             .problems()
             .and_then(|problems| serde_json::to_value(problems).ok());
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_string(),
-                message: self.to_string(),
+                message,
                 details,
             },
         };
@@ -349,6 +371,44 @@ mod tests {
         assert_eq!(error.status_and_code().1, "invalid_config");
         let problems = error.problems().expect("problems");
         assert_eq!(problems[0].path, "runtime.node");
+    }
+
+    #[tokio::test]
+    async fn internal_errors_answer_an_id_and_not_their_text() {
+        let error = ApiError::Io {
+            action: "read",
+            path: "/var/lib/pilot/secret-place".into(),
+            source: std::io::Error::other("disk on fire"),
+        };
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body.error.code, "internal");
+        let message = body.error.message;
+        assert!(
+            !message.contains("secret-place") && !message.contains("fire"),
+            "{message}"
+        );
+        let id = message
+            .split("error id ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .expect("an error id");
+        assert_eq!(id.len(), 12, "{message}");
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit()), "{message}");
+    }
+
+    #[tokio::test]
+    async fn client_errors_keep_their_message() {
+        let response = ApiError::not_found("project", "shop").into_response();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: ErrorBody = serde_json::from_slice(&body).unwrap();
+        assert!(body.error.message.contains("project shop does not exist"));
     }
 
     #[test]

@@ -121,9 +121,10 @@ mod tests {
         let response = ApiJson(unencodable).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let sent: serde_json::Value = serde_json::from_slice(&body(response).await).expect("json");
+        assert_eq!(sent["error"]["code"], "internal");
         let message = sent["error"]["message"].as_str().unwrap_or_default();
         assert!(
-            message.starts_with("the response cannot be encoded as JSON"),
+            message.starts_with("the server failed to handle the request (error id "),
             "{message}"
         );
     }

@@ -51,7 +51,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use auth::issue_session;
 pub use error::{ApiError, ApiResult};
 pub use ratelimit::LoginPolicy;
-pub use state::{ApiSettings, AppParts, AppState, NodeInfo};
+pub use state::{AgentFacts, ApiSettings, AppParts, AppState};
 pub use webhook::signature_matches;
 
 /// Every route with its documentation, not yet bound to a state.

@@ -1,5 +1,5 @@
 //! What every handler can reach: [`AppState`], built from [`AppParts`] and
-//! [`ApiSettings`], and the [`NodeInfo`] seam for facts only the agent
+//! [`ApiSettings`], and the [`AgentFacts`] seam for facts only the agent
 //! listener knows.
 
 use std::fmt;
@@ -17,7 +17,7 @@ use super::telemetry::Telemetry;
 use super::types::NodeConnection;
 use crate::deploy::Deployer;
 use crate::events::EventBus;
-use crate::link::NodeLink;
+use crate::node_link::NodeLink;
 
 /// Settings key of the JWT signing secret (hex).
 const JWT_SECRET_KEY: &str = "auth.jwt_secret";
@@ -25,7 +25,7 @@ const JWT_SECRET_KEY: &str = "auth.jwt_secret";
 const ACCOUNT_CACHE_CAPACITY: usize = 1024;
 
 /// Facts about connected nodes that only the agent listener has.
-pub trait NodeInfo: Send + Sync {
+pub trait AgentFacts: Send + Sync {
     /// The newest top-processes report of `node`, if its agent sent one
     /// since it connected.
     fn top_processes(&self, node: &str) -> Option<TopProcesses>;
@@ -135,7 +135,7 @@ pub struct AppParts {
     /// Commands to agents and who is connected.
     pub nodes: Arc<dyn NodeLink>,
     /// Connection details and process reports of agents.
-    pub node_info: Arc<dyn NodeInfo>,
+    pub agent_facts: Arc<dyn AgentFacts>,
     /// Deploys, rollbacks, start/stop/restart, logs.
     pub deployer: Deployer,
     /// Live events.
@@ -156,7 +156,7 @@ pub struct AppState {
     /// Commands to agents and who is connected.
     pub nodes: Arc<dyn NodeLink>,
     /// Connection details and process reports of agents.
-    pub node_info: Arc<dyn NodeInfo>,
+    pub agent_facts: Arc<dyn AgentFacts>,
     /// Deploys, rollbacks, start/stop/restart, logs.
     pub deployer: Deployer,
     /// Live events.
@@ -181,7 +181,7 @@ impl AppState {
             secrets: parts.secrets,
             metrics: parts.metrics,
             nodes: parts.nodes,
-            node_info: parts.node_info,
+            agent_facts: parts.agent_facts,
             deployer: parts.deployer,
             events: parts.events,
             settings: Arc::new(parts.settings),

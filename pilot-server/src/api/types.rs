@@ -34,8 +34,7 @@ pub use projects::{
     WebhookOutcome, WebhookStatus,
 };
 pub use rollouts::{
-    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, NodeResultView,
-    NodeRolloutStateView, NodeRolloutView, RollbackRequest, RolloutKindView, RolloutStatusView,
-    RolloutView,
+    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, NodeResult, NodeRollout,
+    NodeRolloutState, RollbackRequest, Rollout, RolloutKind, RolloutStatus,
 };
 pub use ws::{Subscription, Topic, WsNotice};

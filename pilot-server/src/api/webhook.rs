@@ -205,7 +205,7 @@ async fn github(
         Json(WebhookOutcome {
             status: WebhookStatus::Deploying,
             reason: None,
-            rollout: Some(rollout.into()),
+            rollout: Some(rollout),
         }),
     ))
 }

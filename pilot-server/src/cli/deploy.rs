@@ -6,7 +6,7 @@ use super::error::{CliError, Result};
 use super::output::{self, Out, Table};
 use super::progress::ProgressView;
 use super::project::{explain_config, json_word};
-use crate::api::types::{CanaryRequest, RolloutStatusView, RolloutView};
+use crate::api::types::{CanaryRequest, Rollout, RolloutStatus};
 use crate::client::{DeployTarget, pack_dir};
 
 /// Deploys a project: a git ref (`--ref`, default the project's branch) or
@@ -45,7 +45,7 @@ pub async fn rollback(ctx: &Context, args: &RollbackArgs, out: Out<'_>) -> Resul
 
 /// Follows a started rollout to its end and prints the outcome; a failed
 /// rollout is an error.
-async fn follow(ctx: &Context, started: RolloutView, no_wait: bool, out: Out<'_>) -> Result<()> {
+async fn follow(ctx: &Context, started: Rollout, no_wait: bool, out: Out<'_>) -> Result<()> {
     if no_wait {
         if ctx.json {
             return output::json(out, &started);
@@ -68,7 +68,7 @@ async fn follow(ctx: &Context, started: RolloutView, no_wait: bool, out: Out<'_>
 }
 
 /// Prints the outcome of an ended rollout; an error when it failed.
-pub(crate) fn report(json: bool, done: &RolloutView, out: Out<'_>) -> Result<()> {
+pub(crate) fn report(json: bool, done: &Rollout, out: Out<'_>) -> Result<()> {
     if json {
         output::json(out, done)?;
     } else {
@@ -86,7 +86,7 @@ pub(crate) fn report(json: bool, done: &RolloutView, out: Out<'_>) -> Result<()>
     }
     let kind = json_word(&done.kind);
     match done.status {
-        RolloutStatusView::Succeeded => {
+        RolloutStatus::Succeeded => {
             if !json {
                 writeln!(out, "{kind} of {} succeeded", done.project)?;
             }

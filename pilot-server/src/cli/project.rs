@@ -6,7 +6,7 @@ use super::Context;
 use super::args::{ProjectCommand, ProjectCreateArgs};
 use super::error::{CliError, Result};
 use super::output::{self, Out, Table};
-use crate::api::types::{NodeResultView, ProjectSourceView, ProjectSummary};
+use crate::api::types::{NodeResult, ProjectSourceView, ProjectSummary};
 use crate::client::{self, ClientError};
 use crate::deploy::ControlAction;
 
@@ -256,7 +256,7 @@ pub async fn project_control(
 }
 
 /// One line per node: ok, or the error.
-pub(crate) fn print_results(results: &[NodeResultView], out: Out<'_>) -> Result<()> {
+pub(crate) fn print_results(results: &[NodeResult], out: Out<'_>) -> Result<()> {
     for r in results {
         match &r.error {
             None if r.ok => writeln!(out, "  {}: ok", r.node)?,
@@ -272,7 +272,7 @@ pub(crate) fn print_results(results: &[NodeResultView], out: Out<'_>) -> Result<
 }
 
 /// A failure when any node failed.
-fn check_results(results: &[NodeResultView], what: &str) -> Result<()> {
+fn check_results(results: &[NodeResult], what: &str) -> Result<()> {
     let failed: Vec<&str> = results
         .iter()
         .filter(|r| !r.ok)

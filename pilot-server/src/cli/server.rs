@@ -9,7 +9,6 @@ use super::deploy::report;
 use super::error::Result;
 use super::output::{self, Out};
 use super::progress::ProgressView;
-use crate::api::types::RolloutView;
 use crate::server::{AgentTls, ServerOptions};
 use crate::up::UpOptions;
 
@@ -84,7 +83,7 @@ pub async fn up(args: UpArgs, global: &GlobalArgs, out: Out<'_>) -> Result<()> {
     .save(&path)?;
 
     let app = running.app.as_ref();
-    let rollout = app.map(|a| RolloutView::from(a.rollout.clone()));
+    let rollout = app.map(|a| a.rollout.clone());
     if global.json {
         output::json(
             out,

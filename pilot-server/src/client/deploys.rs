@@ -9,7 +9,7 @@ use super::error::Result;
 use super::projects::ARCHIVE_TYPE;
 use super::transport::{Body, pairs};
 use crate::api::types::{
-    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, RollbackRequest, RolloutView,
+    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, RollbackRequest, Rollout,
 };
 
 /// What a git project's deploy checks out.
@@ -66,7 +66,7 @@ impl Client {
         project: &str,
         target: DeployTarget,
         canary: Option<CanaryRequest>,
-    ) -> Result<RolloutView> {
+    ) -> Result<Rollout> {
         let body = Body::json(&DeployRequest {
             reference: target.into_request(),
             canary,
@@ -87,7 +87,7 @@ impl Client {
         project: &str,
         archive: Vec<u8>,
         canary: Option<CanaryRequest>,
-    ) -> Result<RolloutView> {
+    ) -> Result<Rollout> {
         let query = match canary {
             Some(c) => pairs([
                 ("canary", Some(c.nodes.join(","))),
@@ -106,7 +106,7 @@ impl Client {
 
     /// Rolls the project back to a kept generation, the previous one by
     /// default (`POST /projects/{name}/rollback`, admin).
-    pub async fn rollback(&self, project: &str, generation: Option<u64>) -> Result<RolloutView> {
+    pub async fn rollback(&self, project: &str, generation: Option<u64>) -> Result<Rollout> {
         let body = Body::json(&RollbackRequest { generation })?;
         self.call(
             Method::POST,
@@ -118,13 +118,13 @@ impl Client {
     }
 
     /// A rollout as it stands (`GET /rollouts/{id}`).
-    pub async fn rollout(&self, id: &str) -> Result<RolloutView> {
+    pub async fn rollout(&self, id: &str) -> Result<Rollout> {
         self.get(self.api_url(&["rollouts", id]), &[]).await
     }
 
     /// A rollout once it ended, or as it stands after `wait` (at most 300 s
     /// on the server's side) (`GET /rollouts/{id}?wait_secs=`).
-    pub async fn rollout_after(&self, id: &str, wait: Duration) -> Result<RolloutView> {
+    pub async fn rollout_after(&self, id: &str, wait: Duration) -> Result<Rollout> {
         let query = pairs([("wait_secs", Some(wait.as_secs().to_string()))]);
         self.get(self.api_url(&["rollouts", id]), &query).await
     }

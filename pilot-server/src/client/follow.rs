@@ -5,7 +5,7 @@ use std::time::Duration;
 use super::Client;
 use super::error::Result;
 use super::events::{EventStream, LiveMessage};
-use crate::api::types::{RolloutStatusView, RolloutView, Subscription, Topic};
+use crate::api::types::{Rollout, RolloutStatus, Subscription, Topic};
 use crate::events::ServerEvent;
 
 /// How often a followed rollout is also polled, in case an event was missed.
@@ -26,9 +26,9 @@ impl Client {
         &self,
         id: &str,
         mut on_event: impl FnMut(&ServerEvent) + Send,
-    ) -> Result<RolloutView> {
+    ) -> Result<Rollout> {
         let first = self.rollout(id).await?;
-        if first.status != RolloutStatusView::Running {
+        if first.status != RolloutStatus::Running {
             return Ok(first);
         }
         let subscription = Subscription {
@@ -45,7 +45,7 @@ impl Client {
         };
         // The rollout may have ended before the subscription took effect.
         let current = self.rollout(id).await?;
-        if current.status != RolloutStatusView::Running {
+        if current.status != RolloutStatus::Running {
             return Ok(current);
         }
         if let Some(stream) = stream {
@@ -56,7 +56,7 @@ impl Client {
         }
         loop {
             let now = self.rollout_after(id, LONG_POLL).await?;
-            if now.status != RolloutStatusView::Running {
+            if now.status != RolloutStatus::Running {
                 return Ok(now);
             }
         }
@@ -69,7 +69,7 @@ impl Client {
         mut stream: EventStream,
         id: &str,
         on_event: &mut (impl FnMut(&ServerEvent) + Send),
-    ) -> Result<Option<RolloutView>> {
+    ) -> Result<Option<Rollout>> {
         let start = tokio::time::Instant::now() + POLL_INTERVAL;
         let mut poll = tokio::time::interval_at(start, POLL_INTERVAL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -78,7 +78,7 @@ impl Client {
                 message = stream.next() => message,
                 _ = poll.tick() => {
                     let now = self.rollout(id).await?;
-                    if now.status != RolloutStatusView::Running {
+                    if now.status != RolloutStatus::Running {
                         return Ok(Some(now));
                     }
                     continue;
@@ -102,7 +102,7 @@ impl Client {
                 }
                 LiveMessage::Lagged { .. } => {
                     let now = self.rollout(id).await?;
-                    if now.status != RolloutStatusView::Running {
+                    if now.status != RolloutStatus::Running {
                         return Ok(Some(now));
                     }
                 }
@@ -113,9 +113,9 @@ impl Client {
 
     /// The rollout after its end was announced (the server may take a
     /// moment to publish the final snapshot).
-    async fn final_rollout(&self, id: &str) -> Result<RolloutView> {
+    async fn final_rollout(&self, id: &str) -> Result<Rollout> {
         let now = self.rollout(id).await?;
-        if now.status != RolloutStatusView::Running {
+        if now.status != RolloutStatus::Running {
             return Ok(now);
         }
         self.rollout_after(id, LONG_POLL).await

@@ -6,7 +6,7 @@ use super::Client;
 use super::error::Result;
 use super::transport::{Body, pairs};
 use crate::api::types::{
-    CreateProjectRequest, CreatedProject, GitSourceRequest, NodeResultView, ProjectDetail,
+    CreateProjectRequest, CreatedProject, GitSourceRequest, NodeResult, ProjectDetail,
     ProjectSummary, RemovedProject, WebhookInfo,
 };
 
@@ -118,21 +118,21 @@ impl Client {
     }
 
     /// Starts the project's current release on every node (`POST /projects/{name}/start`).
-    pub async fn start(&self, project: &str) -> Result<Vec<NodeResultView>> {
+    pub async fn start(&self, project: &str) -> Result<Vec<NodeResult>> {
         self.control(project, "start").await
     }
 
     /// Stops the project on every node (`POST /projects/{name}/stop`).
-    pub async fn stop(&self, project: &str) -> Result<Vec<NodeResultView>> {
+    pub async fn stop(&self, project: &str) -> Result<Vec<NodeResult>> {
         self.control(project, "stop").await
     }
 
     /// Restarts the project on every node (`POST /projects/{name}/restart`).
-    pub async fn restart(&self, project: &str) -> Result<Vec<NodeResultView>> {
+    pub async fn restart(&self, project: &str) -> Result<Vec<NodeResult>> {
         self.control(project, "restart").await
     }
 
-    async fn control(&self, project: &str, action: &str) -> Result<Vec<NodeResultView>> {
+    async fn control(&self, project: &str, action: &str) -> Result<Vec<NodeResult>> {
         self.call(
             Method::POST,
             self.api_url(&["projects", project, action]),

@@ -27,7 +27,7 @@ pub use rollout::{
 
 use crate::error::{Error, Result};
 use crate::events::{EventBus, ServerEvent};
-use crate::link::{CommandRun, NodeLink};
+use crate::node_link::{CommandRun, NodeLink};
 
 /// How many finished rollouts are kept for [`Deployer::rollout`].
 const KEPT_ROLLOUTS: usize = 200;

@@ -10,7 +10,7 @@ use pilot_store::records::ProjectStatus;
 
 use super::{Deployer, NodeResult, NodeRolloutState, RolloutStatus, now_ms};
 use crate::events::ServerEvent;
-use crate::link::CommandUpdate;
+use crate::node_link::CommandUpdate;
 
 /// How often canaries are checked while they are watched.
 const SOAK_POLL: Duration = Duration::from_millis(250);

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// Deploy to a named subset of a project's nodes first, watch them, then
 /// the rest; on failure the canaries are rolled back and the rest skipped.
@@ -34,7 +35,7 @@ pub struct DeployOrder {
 }
 
 /// Deploy or rollback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutKind {
     /// A new release.
@@ -44,7 +45,7 @@ pub enum RolloutKind {
 }
 
 /// Where a rollout stands overall.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RolloutStatus {
     /// Nodes are still working.
@@ -56,7 +57,7 @@ pub enum RolloutStatus {
 }
 
 /// Where one node of a rollout stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NodeRolloutState {
     /// Not started (waiting for the canaries).
@@ -81,13 +82,14 @@ impl NodeRolloutState {
 }
 
 /// One node's part of a rollout.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NodeRollout {
     /// The node.
     pub node: String,
     /// Where it stands.
     pub state: NodeRolloutState,
-    /// The engine's deployment id on the node, once known.
+    /// The engine's deployment id on the node (`GET
+    /// /api/v1/deployments/{id}`), once known.
     pub deployment: Option<String>,
     /// The generation now serving there, once known.
     pub generation: Option<u64>,
@@ -96,9 +98,9 @@ pub struct NodeRollout {
 }
 
 /// A deploy or rollback of one project across its nodes.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Rollout {
-    /// Unique, time-sortable id.
+    /// Unique, time-sortable id (`GET /api/v1/rollouts/{id}`).
     pub id: String,
     /// The project.
     pub project: String,
@@ -132,8 +134,8 @@ impl Rollout {
     }
 }
 
-/// The result of a command on one node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The result of a command (start, stop, restart, remove) on one node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct NodeResult {
     /// The node.
     pub node: String,

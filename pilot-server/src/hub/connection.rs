@@ -11,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio_util::sync::CancellationToken;
 
-use crate::link::CommandUpdate;
+use crate::node_link::CommandUpdate;
 
 /// Updates of one command that may wait for a slow reader before the
 /// connection stops reading from the agent.

@@ -81,7 +81,7 @@ pub use options::HubOptions;
 pub use stats::HubStats;
 
 use crate::events::{EventBus, ServerEvent};
-use crate::link::{CommandRun, CommandUpdate, LinkError, NodeLink};
+use crate::node_link::{CommandRun, CommandUpdate, LinkError, NodeLink};
 use connection::Connection;
 use liveness::Pipes;
 use stats::Counters;

@@ -18,7 +18,7 @@ use super::ingest::Ingest;
 use super::liveness::Pipes;
 use super::stats::Counters;
 use super::{Hub, now_ms};
-use crate::link::CommandUpdate;
+use crate::node_link::CommandUpdate;
 
 /// Frames queued for one agent before it counts as not reading.
 const OUTGOING_FRAMES: usize = 1024;

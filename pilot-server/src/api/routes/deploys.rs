@@ -17,8 +17,7 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::state::AppState;
 use crate::api::types::{
-    CanaryRequest, DeployRequest, DeploymentView, ErrorBody, NodeResultView, RollbackRequest,
-    RolloutView,
+    CanaryRequest, DeployRequest, DeploymentView, ErrorBody, NodeResult, RollbackRequest,
 };
 use crate::api::upload::{self, ArchiveBody};
 use crate::deploy::{ControlAction, DeployOrder, Rollout, RolloutKind};
@@ -48,7 +47,7 @@ async fn started(
     session: &Session,
     rollout: Rollout,
     detail: serde_json::Value,
-) -> (StatusCode, Json<RolloutView>) {
+) -> (StatusCode, Json<Rollout>) {
     state.telemetry.count_rollout(rollout.kind);
     let action = match rollout.kind {
         RolloutKind::Deploy => "project.deploy",
@@ -64,7 +63,7 @@ async fn started(
         detail,
     )
     .await;
-    (StatusCode::ACCEPTED, Json(rollout.into()))
+    (StatusCode::ACCEPTED, Json(rollout))
 }
 
 /// Deploys a git project: its branch, or the given ref, to every node
@@ -76,7 +75,7 @@ async fn started(
     params(("name" = String, Path, description = "The project")),
     request_body = DeployRequest,
     responses(
-        (status = 202, description = "Started", body = RolloutView),
+        (status = 202, description = "Started", body = Rollout),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -89,7 +88,7 @@ async fn deploy(
     Admin(session): Admin,
     Path(name): Path<String>,
     ApiJson(request): ApiJson<DeployRequest>,
-) -> ApiResult<(StatusCode, Json<RolloutView>)> {
+) -> ApiResult<(StatusCode, Json<Rollout>)> {
     let detail = serde_json::json!({ "ref": request.reference, "canary": request.canary });
     let rollout = state
         .deployer
@@ -123,7 +122,7 @@ struct ArchiveDeployQuery {
     params(("name" = String, Path, description = "The project"), ArchiveDeployQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "A .zip or .tar.gz of the app"),
     responses(
-        (status = 202, description = "Started", body = RolloutView),
+        (status = 202, description = "Started", body = Rollout),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -137,7 +136,7 @@ async fn deploy_archive(
     Path(name): Path<String>,
     ApiQuery(query): ApiQuery<ArchiveDeployQuery>,
     ArchiveBody(archive): ArchiveBody,
-) -> ApiResult<(StatusCode, Json<RolloutView>)> {
+) -> ApiResult<(StatusCode, Json<Rollout>)> {
     let project = find_project(&state, &name).await?;
     let config = upload::archive_config(&state, &archive, !project.config_pinned).await?;
     if let Some(config) = &config {
@@ -175,7 +174,7 @@ async fn deploy_archive(
     params(("name" = String, Path, description = "The project")),
     request_body = RollbackRequest,
     responses(
-        (status = 202, description = "Started", body = RolloutView),
+        (status = 202, description = "Started", body = Rollout),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -187,7 +186,7 @@ async fn rollback(
     Admin(session): Admin,
     Path(name): Path<String>,
     ApiJson(request): ApiJson<RollbackRequest>,
-) -> ApiResult<(StatusCode, Json<RolloutView>)> {
+) -> ApiResult<(StatusCode, Json<Rollout>)> {
     let rollout = state.deployer.rollback(&name, request.generation).await?;
     let detail = serde_json::json!({ "generation": request.generation });
     Ok(started(&state, &session, rollout, detail).await)
@@ -199,7 +198,7 @@ async fn control(
     session: &Session,
     name: &str,
     action: ControlAction,
-) -> ApiResult<Json<Vec<NodeResultView>>> {
+) -> ApiResult<Json<Vec<NodeResult>>> {
     let results = state.deployer.control(name, action).await?;
     let verb = match action {
         ControlAction::Start => "project.start",
@@ -214,7 +213,7 @@ async fn control(
         serde_json::json!({ "nodes": results }),
     )
     .await;
-    Ok(Json(results.into_iter().map(Into::into).collect()))
+    Ok(Json(results.into_iter().collect()))
 }
 
 /// Starts the project's current release on every node; one result per node.
@@ -223,7 +222,7 @@ async fn control(
     security(("bearer" = [])),
     params(("name" = String, Path, description = "The project")),
     responses(
-        (status = 200, description = "What each node did", body = Vec<NodeResultView>),
+        (status = 200, description = "What each node did", body = Vec<NodeResult>),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -233,7 +232,7 @@ async fn start(
     State(state): State<AppState>,
     Admin(session): Admin,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<NodeResultView>>> {
+) -> ApiResult<Json<Vec<NodeResult>>> {
     control(&state, &session, &name, ControlAction::Start).await
 }
 
@@ -243,7 +242,7 @@ async fn start(
     security(("bearer" = [])),
     params(("name" = String, Path, description = "The project")),
     responses(
-        (status = 200, description = "What each node did", body = Vec<NodeResultView>),
+        (status = 200, description = "What each node did", body = Vec<NodeResult>),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -253,7 +252,7 @@ async fn stop(
     State(state): State<AppState>,
     Admin(session): Admin,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<NodeResultView>>> {
+) -> ApiResult<Json<Vec<NodeResult>>> {
     control(&state, &session, &name, ControlAction::Stop).await
 }
 
@@ -263,7 +262,7 @@ async fn stop(
     security(("bearer" = [])),
     params(("name" = String, Path, description = "The project")),
     responses(
-        (status = 200, description = "What each node did", body = Vec<NodeResultView>),
+        (status = 200, description = "What each node did", body = Vec<NodeResult>),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
@@ -273,7 +272,7 @@ async fn restart(
     State(state): State<AppState>,
     Admin(session): Admin,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<NodeResultView>>> {
+) -> ApiResult<Json<Vec<NodeResult>>> {
     control(&state, &session, &name, ControlAction::Restart).await
 }
 
@@ -291,7 +290,7 @@ struct WaitParam {
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The rollout"), WaitParam),
     responses(
-        (status = 200, description = "The rollout", body = RolloutView),
+        (status = 200, description = "The rollout", body = Rollout),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such rollout (or forgotten)", body = ErrorBody),
     )
@@ -301,17 +300,17 @@ async fn rollout(
     _: Authenticated,
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<WaitParam>,
-) -> ApiResult<Json<RolloutView>> {
+) -> ApiResult<Json<Rollout>> {
     let wait = Duration::from_secs(params.wait_secs.unwrap_or(0).min(MAX_WAIT_SECS));
     if !wait.is_zero()
         && let Ok(Some(done)) = tokio::time::timeout(wait, state.deployer.wait(&id)).await
     {
-        return Ok(Json(done.into()));
+        return Ok(Json(done));
     }
     state
         .deployer
         .rollout(&id)
-        .map(|r| Json(r.into()))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("rollout", id))
 }
 

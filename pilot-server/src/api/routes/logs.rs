@@ -18,7 +18,7 @@ use crate::api::error::ApiResult;
 use crate::api::extract::ApiQuery;
 use crate::api::state::AppState;
 use crate::api::types::{ErrorBody, LogBatch, LogsResponse, NodeLogs};
-use crate::link::{CommandRun, CommandUpdate};
+use crate::node_link::{CommandRun, CommandUpdate};
 
 /// Lines returned when not asked.
 const DEFAULT_LINES: u32 = 100;

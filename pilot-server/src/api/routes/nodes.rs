@@ -32,7 +32,7 @@ async fn view(state: &AppState, node: Node) -> ApiResult<NodeView> {
     let projects = state.store.projects_on_node(&node.name).await?;
     Ok(NodeView {
         online: state.nodes.is_online(&node.name),
-        connection: state.node_info.connection(&node.name),
+        connection: state.agent_facts.connection(&node.name),
         name: node.name,
         last_seen_ms: node.last_seen_ms,
         created_ms: node.created_ms,
@@ -247,6 +247,6 @@ async fn processes(
     Path(name): Path<String>,
 ) -> ApiResult<Json<NodeProcesses>> {
     find(&state, &name).await?;
-    let top = state.node_info.top_processes(&name);
+    let top = state.agent_facts.top_processes(&name);
     Ok(Json(NodeProcesses { node: name, top }))
 }

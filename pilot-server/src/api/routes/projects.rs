@@ -19,7 +19,7 @@ use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::state::AppState;
 use crate::api::types::{
     CreateProjectRequest, CreatedProject, DeploymentView, ErrorBody, ProjectDetail, ProjectSummary,
-    RemovedProject, RolloutView, UploadProjectQuery, WebhookInfo,
+    RemovedProject, UploadProjectQuery, WebhookInfo,
 };
 use crate::api::upload::{self, ArchiveBody};
 use crate::api::webhook;
@@ -55,7 +55,7 @@ pub(crate) async fn detail(state: &AppState, project: Project) -> ApiResult<Proj
         summary: ProjectSummary::from(&project),
         online_nodes,
         deployments: deployments.into_iter().map(DeploymentView::from).collect(),
-        rollouts: rollouts.into_iter().map(RolloutView::from).collect(),
+        rollouts: rollouts.into_iter().collect(),
         config: project.config,
     })
 }
@@ -227,7 +227,7 @@ async fn upload_project(
             serde_json::json!({ "rollout": rollout.id, "source": "upload" }),
         )
         .await;
-        Some(rollout.into())
+        Some(rollout)
     } else {
         None
     };
@@ -341,7 +341,7 @@ async fn delete_project(
     .await;
     Ok(Json(RemovedProject {
         project: name,
-        nodes: results.into_iter().map(Into::into).collect(),
+        nodes: results.into_iter().collect(),
     }))
 }
 

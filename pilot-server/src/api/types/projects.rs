@@ -5,7 +5,7 @@ use pilot_store::records::{Project, ProjectSource, ProjectStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::rollouts::{DeploymentView, NodeResultView, RolloutView};
+use super::rollouts::{DeploymentView, NodeResult, Rollout};
 
 /// `POST /api/v1/projects` (admin): a project deployed from a git repository.
 /// The server fetches the repository once to read and check its
@@ -57,7 +57,7 @@ pub struct CreatedProject {
     /// The GitHub webhook to configure for push deploys (git projects).
     pub webhook: Option<WebhookInfo>,
     /// The deploy started with the upload, when asked for.
-    pub rollout: Option<RolloutView>,
+    pub rollout: Option<Rollout>,
 }
 
 /// Where a project's releases come from.
@@ -185,7 +185,7 @@ pub struct ProjectDetail {
     /// The latest deployments, newest first.
     pub deployments: Vec<DeploymentView>,
     /// Rollouts of the project the server still remembers, newest first.
-    pub rollouts: Vec<RolloutView>,
+    pub rollouts: Vec<Rollout>,
 }
 
 /// `GET /api/v1/projects/{name}/webhook` (admin): how to configure the
@@ -221,7 +221,7 @@ pub struct WebhookOutcome {
     /// Why it was ignored.
     pub reason: Option<String>,
     /// The deploy it started.
-    pub rollout: Option<RolloutView>,
+    pub rollout: Option<Rollout>,
 }
 
 /// Whether a webhook delivery started a deploy.
@@ -241,7 +241,7 @@ pub struct RemovedProject {
     pub project: String,
     /// One entry per node; a failed node may still hold the project's
     /// releases (remove them there by hand or when it is back).
-    pub nodes: Vec<NodeResultView>,
+    pub nodes: Vec<NodeResult>,
 }
 
 #[cfg(test)]
