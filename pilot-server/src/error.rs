@@ -1,4 +1,7 @@
 //! The error type of pilot-server.
+//!
+//! Like every Pilot error, a message carries its cause (`cause` fields) and
+//! does not also return it as its `source()`, so it is printed once.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -44,22 +47,22 @@ pub enum Error {
         reason: String,
     },
     /// A listening address could not be bound.
-    #[error("cannot listen on {addr}: {source}; pick another address{}", if flag.is_empty() { String::new() } else { format!(" with {flag}") })]
+    #[error("cannot listen on {addr}: {cause}; pick another address{}", if flag.is_empty() { String::new() } else { format!(" with {flag}") })]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The command-line option that sets it.
         flag: String,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The agent listener's TLS certificate or key is unusable.
-    #[error("cannot use the TLS certificate {}: {source}", path.display())]
+    #[error("cannot use the TLS certificate {}: {cause}", path.display())]
     Tls {
         /// The certificate file.
         path: PathBuf,
         /// The underlying error.
-        source: pilot_core::protocol::ProtocolError,
+        cause: pilot_core::protocol::ProtocolError,
     },
     /// The agent listener failed.
     #[error(transparent)]
@@ -74,13 +77,34 @@ pub enum Error {
         reason: String,
     },
     /// A file or directory operation failed.
-    #[error("cannot {action} {}: {source}", path.display())]
+    #[error("cannot {action} {}: {cause}", path.display())]
     Io {
         /// What was being done.
         action: &'static str,
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_cause_is_printed_once_in_the_message_and_not_returned_again() {
+        let error = Error::Io {
+            action: "create",
+            path: "/srv/pilot".into(),
+            cause: std::io::Error::other("read-only file system"),
+        };
+        assert_eq!(
+            error.to_string(),
+            "cannot create /srv/pilot: read-only file system"
+        );
+        assert!(error.source().is_none());
+    }
 }

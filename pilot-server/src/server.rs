@@ -248,7 +248,7 @@ async fn bind(addr: SocketAddr, flag: &str) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|source| Error::Bind {
         addr,
         flag: flag.to_string(),
-        source,
+        cause: source,
     })
 }
 
@@ -256,7 +256,7 @@ fn local_addr(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr> {
     listener.local_addr().map_err(|source| Error::Bind {
         addr: asked,
         flag: String::new(),
-        source,
+        cause: source,
     })
 }
 

@@ -130,14 +130,14 @@ pub enum ApiError {
         reason: String,
     },
     /// A file operation on the server failed.
-    #[error("cannot {action} {path}: {source}; check the server's data directory", path = path.display())]
+    #[error("cannot {action} {path}: {cause}; check the server's data directory", path = path.display())]
     Io {
         /// What was being done.
         action: &'static str,
         /// The file or directory.
         path: std::path::PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -378,7 +378,7 @@ mod tests {
         let error = ApiError::Io {
             action: "read",
             path: "/var/lib/pilot/secret-place".into(),
-            source: std::io::Error::other("disk on fire"),
+            cause: std::io::Error::other("disk on fire"),
         };
         let response = error.into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);

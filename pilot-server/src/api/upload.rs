@@ -68,7 +68,7 @@ fn scratch(state: &AppState, prefix: &str) -> ApiResult<TempDir> {
     std::fs::create_dir_all(&parent).map_err(|source| ApiError::Io {
         action: "create directory",
         path: parent.clone(),
-        source,
+        cause: source,
     })?;
     tempfile::Builder::new()
         .prefix(prefix)
@@ -76,7 +76,7 @@ fn scratch(state: &AppState, prefix: &str) -> ApiResult<TempDir> {
         .map_err(|source| ApiError::Io {
             action: "create a temporary directory in",
             path: parent,
-            source,
+            cause: source,
         })
 }
 
@@ -115,7 +115,7 @@ pub(crate) async fn archive_config(
         .map_err(|source| ApiError::Io {
             action: "write",
             path: file.clone(),
-            source,
+            cause: source,
         })?;
     let release = dir.path().join("release");
     let spec = SourceSpec::Archive { path: file };

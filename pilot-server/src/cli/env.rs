@@ -42,7 +42,7 @@ fn read_stdin_value() -> Result<String> {
         .read_to_string(&mut value)
         .map_err(|source| CliError::Input {
             what: "the value from standard input".to_string(),
-            source,
+            cause: source,
         })?;
     let trimmed = value
         .strip_suffix("\r\n")

@@ -42,12 +42,12 @@ pub enum CliError {
     #[error("cannot tell where the client config goes: set HOME or XDG_CONFIG_HOME")]
     NoConfigDir,
     /// Reading input (a password, a value on stdin, a file) failed.
-    #[error("cannot read {what}: {source}")]
+    #[error("cannot read {what}: {cause}")]
     Input {
         /// What was being read.
         what: String,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// Writing the output failed (e.g. a closed pipe).
     #[error("cannot write the output: {0}")]

@@ -59,7 +59,7 @@ pub(crate) fn read_stdin_line(what: &str) -> Result<String> {
         .read_line(&mut line)
         .map_err(|source| CliError::Input {
             what: what.to_string(),
-            source,
+            cause: source,
         })?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
@@ -72,6 +72,6 @@ fn prompt_password(user: &str) -> Result<String> {
     }
     rpassword::prompt_password(format!("password for {user}: ")).map_err(|source| CliError::Input {
         what: "the password".to_string(),
-        source,
+        cause: source,
     })
 }

@@ -218,7 +218,7 @@ pub async fn project_remove(ctx: &Context, name: &str, out: Out<'_>) -> Result<(
 pub async fn project_config(ctx: &Context, name: &str, file: &Path, out: Out<'_>) -> Result<()> {
     let text = std::fs::read_to_string(file).map_err(|source| CliError::Input {
         what: file.display().to_string(),
-        source,
+        cause: source,
     })?;
     let detail = ctx
         .client

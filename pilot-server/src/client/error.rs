@@ -39,24 +39,24 @@ pub enum ClientError {
     },
     /// The server could not be reached.
     #[error(
-        "cannot reach the pilot server at {url}: {source}; check that it runs (`pilot serve`) \
+        "cannot reach the pilot server at {url}: {cause}; check that it runs (`pilot serve`) \
          and that the URL is right (`--server` or PILOT_SERVER)"
     )]
     Unreachable {
         /// The URL asked for.
         url: String,
         /// The transport error.
-        source: reqwest::Error,
+        cause: reqwest::Error,
     },
     /// A request failed on the way (timeout, broken connection, body).
-    #[error("request {method} {url} failed: {source}; try again")]
+    #[error("request {method} {url} failed: {cause}; try again")]
     Transport {
         /// The HTTP method.
         method: String,
         /// The URL.
         url: String,
         /// The transport error.
-        source: reqwest::Error,
+        cause: reqwest::Error,
     },
     /// The response is not what the API sends.
     #[error(
@@ -72,12 +72,12 @@ pub enum ClientError {
         reason: String,
     },
     /// A WebSocket could not be opened or broke.
-    #[error("the live connection to {url} failed: {source}; check the server and try again")]
+    #[error("the live connection to {url} failed: {cause}; check the server and try again")]
     WebSocket {
         /// The WebSocket URL.
         url: String,
         /// The WebSocket error.
-        source: Box<tokio_tungstenite::tungstenite::Error>,
+        cause: Box<tokio_tungstenite::tungstenite::Error>,
     },
     /// TLS for a `wss://` connection could not be set up.
     #[error("cannot set up TLS for {url}: {reason}; check the system's CA certificates")]
@@ -96,14 +96,14 @@ pub enum ClientError {
         reason: String,
     },
     /// A file of a directory to upload could not be read or packed.
-    #[error("cannot {action} {}: {source}; check the app directory", path.display())]
+    #[error("cannot {action} {}: {cause}; check the app directory", path.display())]
     Pack {
         /// What was being done.
         action: &'static str,
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -154,7 +154,7 @@ impl ClientError {
         ClientError::Pack {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
@@ -162,7 +162,7 @@ impl ClientError {
     pub(crate) fn websocket(url: &str, source: tokio_tungstenite::tungstenite::Error) -> Self {
         ClientError::WebSocket {
             url: url.to_string(),
-            source: Box::new(source),
+            cause: Box::new(source),
         }
     }
 }

@@ -110,13 +110,13 @@ impl Client {
             if source.is_connect() {
                 ClientError::Unreachable {
                     url: url.to_string(),
-                    source,
+                    cause: source,
                 }
             } else {
                 ClientError::Transport {
                     method: method.to_string(),
                     url: url.to_string(),
-                    source,
+                    cause: source,
                 }
             }
         })?;

@@ -17,22 +17,22 @@ pub type Result<T, E = HubError> = std::result::Result<T, E>;
 pub enum HubError {
     /// The TLS identity could not be turned into a server configuration.
     #[error(
-        "cannot serve agents over TLS: {source}; check the certificate and key files given to the server"
+        "cannot serve agents over TLS: {cause}; check the certificate and key files given to the server"
     )]
     Tls {
         /// The protocol layer's error.
-        source: ProtocolError,
+        cause: ProtocolError,
     },
 
     /// The TLS handshake with an agent failed.
     #[error(
-        "TLS handshake with {peer} failed: {source}; check that the agent pins this server's certificate fingerprint"
+        "TLS handshake with {peer} failed: {cause}; check that the agent pins this server's certificate fingerprint"
     )]
     Handshake {
         /// The agent's address.
         peer: SocketAddr,
         /// The I/O error rustls reported.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The agent did not complete the TLS handshake and send its hello in time.
@@ -73,17 +73,17 @@ pub enum HubError {
     },
 
     /// Reading or writing a frame failed.
-    #[error("link with {peer} failed: {source}")]
+    #[error("link with {peer} failed: {cause}")]
     Link {
         /// The agent's address.
         peer: SocketAddr,
         /// The protocol layer's error.
-        source: ProtocolError,
+        cause: ProtocolError,
     },
 
     /// A store operation failed while serving an agent.
     #[error(
-        "could not {action} for the agent at {peer}: {source}; check that the database is reachable"
+        "could not {action} for the agent at {peer}: {cause}; check that the database is reachable"
     )]
     Store {
         /// What was being done, e.g. "authenticate the node token".
@@ -91,7 +91,7 @@ pub enum HubError {
         /// The agent's address.
         peer: SocketAddr,
         /// The store's error (boxed: it is large and rare).
-        source: Box<pilot_store::Error>,
+        cause: Box<pilot_store::Error>,
     },
 }
 

@@ -59,12 +59,17 @@ impl Hub {
         acceptor: Option<&TlsAcceptor>,
     ) -> Result<Welcomed> {
         let mut stream: Box<dyn AgentStream> = match acceptor {
-            Some(acceptor) => Box::new(
-                acceptor
-                    .accept(tcp)
-                    .await
-                    .map_err(|source| HubError::Handshake { peer, source })?,
-            ),
+            Some(acceptor) => {
+                Box::new(
+                    acceptor
+                        .accept(tcp)
+                        .await
+                        .map_err(|source| HubError::Handshake {
+                            peer,
+                            cause: source,
+                        })?,
+                )
+            }
             None => Box::new(tcp),
         };
         let codec = self.codec;
@@ -88,7 +93,12 @@ impl Hub {
                 self.refuse(&mut stream, peer, &reason).await;
                 return Err(HubError::Refused { peer, reason });
             }
-            Err(source) => return Err(HubError::Link { peer, source }),
+            Err(source) => {
+                return Err(HubError::Link {
+                    peer,
+                    cause: source,
+                });
+            }
         };
         if let Err(e) = check_version(version) {
             let reason = e.to_string();
@@ -102,7 +112,7 @@ impl Hub {
             .map_err(|source| HubError::Store {
                 action: "authenticate the node token",
                 peer,
-                source: Box::new(source),
+                cause: Box::new(source),
             })?;
         let Some(registered) = registered else {
             self.refuse(&mut stream, peer, UNKNOWN_TOKEN).await;

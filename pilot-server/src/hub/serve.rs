@@ -29,7 +29,7 @@ impl Hub {
             Some(identity) => Some(TlsAcceptor::from(
                 identity
                     .server_config()
-                    .map_err(|source| HubError::Tls { source })?,
+                    .map_err(|source| HubError::Tls { cause: source })?,
             )),
             None => None,
         };

@@ -32,7 +32,7 @@ pub(super) async fn open_stores(options: &ServerOptions) -> Result<Stores> {
     std::fs::create_dir_all(dir).map_err(|source| Error::Io {
         action: "create the data directory",
         path: dir.clone(),
-        source,
+        cause: source,
     })?;
     let (db, metrics_db) = match &options.database_url {
         Some(url) => {
@@ -83,7 +83,7 @@ pub(super) fn tls_identity(options: &ServerOptions) -> Result<Option<TlsIdentity
         AgentTls::Files { cert, key } => Ok(Some(TlsIdentity::from_pem_files(cert, key).map_err(
             |source| Error::Tls {
                 path: cert.clone(),
-                source,
+                cause: source,
             },
         )?)),
         AgentTls::SelfSigned => self_signed(&options.data_dir.join("tls")).map(Some),
@@ -97,7 +97,7 @@ fn self_signed(dir: &Path) -> Result<TlsIdentity> {
     let key = dir.join("agent-key.pem");
     let tls_error = |source: ProtocolError| Error::Tls {
         path: cert.clone(),
-        source,
+        cause: source,
     };
     if cert.exists() && key.exists() {
         return TlsIdentity::from_pem_files(&cert, &key).map_err(tls_error);
@@ -112,7 +112,7 @@ fn self_signed(dir: &Path) -> Result<TlsIdentity> {
         move |source| Error::Io {
             action,
             path,
-            source,
+            cause: source,
         }
     };
     std::fs::create_dir_all(dir).map_err(io("create", dir))?;
