@@ -17,24 +17,27 @@ mod rollouts;
 mod ws;
 
 pub use auth::{
-    CreateUserRequest, LoginRequest, PasswordChangeRequest, SessionView, SetRoleRequest, UserRole,
-    UserView, VerifyResponse,
+    CreateUserRequest, LoginRequest, PasswordChangeRequest, SessionView, SetRoleRequest, UserView,
+    VerifyResponse,
 };
 pub use common::{ErrorBody, ErrorDetail, HealthResponse};
 pub use env::{SecretNames, SetSecretRequest};
 pub use logs::{LogBatch, LogsResponse, NodeLogs};
 pub use metrics::{
-    LatestMetric, MetricAggregation, MetricsQuery, MetricsQueryResponse, NodeProcesses, PointView,
-    SeriesView,
+    LatestMetric, MetricAggregation, MetricsQuery, MetricsQueryResponse, NodeProcesses, SeriesView,
 };
 pub use nodes::{CreateNodeRequest, NodeConnection, NodeEnrolment, NodeView};
 pub use projects::{
     CreateProjectRequest, CreatedProject, GitSourceRequest, ProjectDetail, ProjectSourceView,
-    ProjectStatusView, ProjectSummary, RemovedProject, UploadProjectQuery, WebhookInfo,
-    WebhookOutcome, WebhookStatus,
+    ProjectSummary, RemovedProject, UploadProjectQuery, WebhookInfo, WebhookOutcome, WebhookStatus,
 };
 pub use rollouts::{
-    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, NodeResult, NodeRollout,
-    NodeRolloutState, RollbackRequest, Rollout, RolloutKind, RolloutStatus,
+    CanaryRequest, DeployRequest, GitRefRequest, NodeResult, NodeRollout, NodeRolloutState,
+    RollbackRequest, Rollout, RolloutKind, RolloutStatus,
 };
 pub use ws::{Subscription, Topic, WsNotice};
+
+/// Records the API sends as the store keeps them.
+pub use pilot_store::records::{DeploymentRecord, ProjectStatus, Role};
+/// A point of a metrics series, as the store answers it.
+pub use pilot_store::timeseries::Point;

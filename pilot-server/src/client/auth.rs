@@ -6,7 +6,7 @@ use super::Client;
 use super::error::Result;
 use super::transport::{Auth, Body, decode};
 use crate::api::types::{
-    CreateUserRequest, LoginRequest, PasswordChangeRequest, SessionView, SetRoleRequest, UserRole,
+    CreateUserRequest, LoginRequest, PasswordChangeRequest, Role, SessionView, SetRoleRequest,
     UserView, VerifyResponse,
 };
 
@@ -56,7 +56,7 @@ impl Client {
         &self,
         username: &str,
         password: &str,
-        role: UserRole,
+        role: Role,
     ) -> Result<UserView> {
         let body = Body::json(&CreateUserRequest {
             username: username.to_string(),
@@ -78,7 +78,7 @@ impl Client {
     }
 
     /// Changes a user's role (`PUT /users/{name}/role`, admin).
-    pub async fn set_user_role(&self, username: &str, role: UserRole) -> Result<UserView> {
+    pub async fn set_user_role(&self, username: &str, role: Role) -> Result<UserView> {
         let body = Body::json(&SetRoleRequest { role })?;
         self.call(
             Method::PUT,

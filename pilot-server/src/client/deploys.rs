@@ -9,7 +9,7 @@ use super::error::Result;
 use super::projects::ARCHIVE_TYPE;
 use super::transport::{Body, pairs};
 use crate::api::types::{
-    CanaryRequest, DeployRequest, DeploymentView, GitRefRequest, RollbackRequest, Rollout,
+    CanaryRequest, DeployRequest, DeploymentRecord, GitRefRequest, RollbackRequest, Rollout,
 };
 
 /// What a git project's deploy checks out.
@@ -135,14 +135,14 @@ impl Client {
         &self,
         project: &str,
         limit: Option<u32>,
-    ) -> Result<Vec<DeploymentView>> {
+    ) -> Result<Vec<DeploymentRecord>> {
         let query = pairs([("limit", limit.map(|l| l.to_string()))]);
         self.get(self.api_url(&["projects", project, "deployments"]), &query)
             .await
     }
 
     /// One deployment with every step (`GET /deployments/{id}`).
-    pub async fn deployment(&self, id: &str) -> Result<DeploymentView> {
+    pub async fn deployment(&self, id: &str) -> Result<DeploymentRecord> {
         self.get(self.api_url(&["deployments", id]), &[]).await
     }
 }

@@ -8,12 +8,16 @@ use super::{SqlStore, from_json, to_json};
 use crate::db::on_pool;
 use crate::error::{DbContext, Error, Result};
 
-/// A deployment and the node it ran on.
+/// One deployment on one node: the engine's journal and the node it ran on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeploymentRecord {
     /// The node that ran it.
     pub node: String,
-    /// The engine's journal: steps with timings, state, reason, version, generation.
+    /// The engine's journal (`id`, `project`, `kind`, `generation`,
+    /// `version`, `commit`, `state`, `steps[]` with
+    /// `started_ms`/`finished_ms`, `created_ms`, `finished_ms`, `reason`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub deployment: Deployment,
 }
 

@@ -14,6 +14,7 @@ use crate::error::{DbContext, Error, Result};
 /// What a project is doing, as last reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ProjectStatus {
     /// Created, never deployed.
     Created,

@@ -17,8 +17,9 @@ const MIN_PASSWORD_LEN: usize = 8;
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
-    /// Everything, including users, secrets and settings.
+    /// Everything, including users, nodes, secrets, settings and deploys.
     Admin,
     /// Read-only access to projects, deployments and metrics.
     Viewer,

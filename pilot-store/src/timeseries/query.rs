@@ -94,6 +94,7 @@ impl RangeQuery {
 
 /// One value at one time.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Point {
     /// Unix ms (for stepped queries, the start of the step).
     pub timestamp_ms: i64,

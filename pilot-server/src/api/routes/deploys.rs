@@ -17,7 +17,7 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::state::AppState;
 use crate::api::types::{
-    CanaryRequest, DeployRequest, DeploymentView, ErrorBody, NodeResult, RollbackRequest,
+    CanaryRequest, DeployRequest, DeploymentRecord, ErrorBody, NodeResult, RollbackRequest,
 };
 use crate::api::upload::{self, ArchiveBody};
 use crate::deploy::{ControlAction, DeployOrder, Rollout, RolloutKind};
@@ -328,7 +328,7 @@ struct LimitParam {
     security(("bearer" = [])),
     params(("name" = String, Path, description = "The project"), LimitParam),
     responses(
-        (status = 200, description = "Deployments", body = Vec<DeploymentView>),
+        (status = 200, description = "Deployments", body = Vec<DeploymentRecord>),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
     )
@@ -338,13 +338,13 @@ async fn list_deployments(
     _: Authenticated,
     Path(name): Path<String>,
     ApiQuery(params): ApiQuery<LimitParam>,
-) -> ApiResult<Json<Vec<DeploymentView>>> {
+) -> ApiResult<Json<Vec<DeploymentRecord>>> {
     if state.store.project(&name).await?.is_none() {
         return Err(ApiError::not_found("project", name));
     }
     let limit = params.limit.unwrap_or(20).clamp(1, MAX_LIST);
     let records = state.store.deployments(&name, limit).await?;
-    Ok(Json(records.into_iter().map(Into::into).collect()))
+    Ok(Json(records.into_iter().collect()))
 }
 
 /// One deployment: every step with its timings, state, reason, version.
@@ -353,7 +353,7 @@ async fn list_deployments(
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The deployment")),
     responses(
-        (status = 200, description = "The deployment", body = DeploymentView),
+        (status = 200, description = "The deployment", body = DeploymentRecord),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 404, description = "No such deployment", body = ErrorBody),
     )
@@ -362,11 +362,11 @@ async fn deployment(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
-) -> ApiResult<Json<DeploymentView>> {
+) -> ApiResult<Json<DeploymentRecord>> {
     state
         .store
         .deployment(&id)
         .await?
-        .map(|r| Json(r.into()))
+        .map(Json)
         .ok_or_else(|| ApiError::not_found("deployment", id))
 }

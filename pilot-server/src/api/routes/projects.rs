@@ -18,8 +18,8 @@ use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::{ApiJson, ApiQuery};
 use crate::api::state::AppState;
 use crate::api::types::{
-    CreateProjectRequest, CreatedProject, DeploymentView, ErrorBody, ProjectDetail, ProjectSummary,
-    RemovedProject, UploadProjectQuery, WebhookInfo,
+    CreateProjectRequest, CreatedProject, ErrorBody, ProjectDetail, ProjectSummary, RemovedProject,
+    UploadProjectQuery, WebhookInfo,
 };
 use crate::api::upload::{self, ArchiveBody};
 use crate::api::webhook;
@@ -54,7 +54,7 @@ pub(crate) async fn detail(state: &AppState, project: Project) -> ApiResult<Proj
     Ok(ProjectDetail {
         summary: ProjectSummary::from(&project),
         online_nodes,
-        deployments: deployments.into_iter().map(DeploymentView::from).collect(),
+        deployments: deployments.into_iter().collect(),
         rollouts: rollouts.into_iter().collect(),
         config: project.config,
     })

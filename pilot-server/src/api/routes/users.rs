@@ -75,7 +75,7 @@ async fn create_user(
     Admin(session): Admin,
     ApiJson(request): ApiJson<CreateUserRequest>,
 ) -> ApiResult<(StatusCode, Json<UserView>)> {
-    let role: Role = request.role.into();
+    let role = request.role;
     let user = state
         .store
         .create_user(&request.username, &request.password, role)
@@ -143,7 +143,7 @@ async fn set_role(
     Path(username): Path<String>,
     ApiJson(request): ApiJson<SetRoleRequest>,
 ) -> ApiResult<Json<UserView>> {
-    let role: Role = request.role.into();
+    let role = request.role;
     if role != Role::Admin {
         keep_an_admin(&state, &username).await?;
     }

@@ -58,41 +58,13 @@ impl std::fmt::Debug for PasswordChangeRequest {
     }
 }
 
-/// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum UserRole {
-    /// Everything, including users, nodes, secrets and deploys.
-    Admin,
-    /// Read-only access.
-    Viewer,
-}
-
-impl From<Role> for UserRole {
-    fn from(role: Role) -> Self {
-        match role {
-            Role::Admin => UserRole::Admin,
-            Role::Viewer => UserRole::Viewer,
-        }
-    }
-}
-
-impl From<UserRole> for Role {
-    fn from(role: UserRole) -> Self {
-        match role {
-            UserRole::Admin => Role::Admin,
-            UserRole::Viewer => Role::Viewer,
-        }
-    }
-}
-
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UserView {
     /// Login name.
     pub username: String,
     /// Role.
-    pub role: UserRole,
+    pub role: Role,
     /// Unix ms of creation.
     pub created_ms: i64,
     /// Unix ms of the last change.
@@ -103,7 +75,7 @@ impl From<User> for UserView {
     fn from(user: User) -> Self {
         UserView {
             username: user.username,
-            role: user.role.into(),
+            role: user.role,
             created_ms: user.created_ms,
             updated_ms: user.updated_ms,
         }
@@ -118,7 +90,7 @@ pub struct CreateUserRequest {
     /// Password (at least 8 characters).
     pub password: String,
     /// Role.
-    pub role: UserRole,
+    pub role: Role,
 }
 
 impl std::fmt::Debug for CreateUserRequest {
@@ -134,5 +106,5 @@ impl std::fmt::Debug for CreateUserRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct SetRoleRequest {
     /// The new role.
-    pub role: UserRole,
+    pub role: Role,
 }

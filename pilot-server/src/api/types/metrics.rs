@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use pilot_store::timeseries::{Aggregation, LatestValue, SeriesPoints};
+use pilot_store::timeseries::{Aggregation, LatestValue, Point, SeriesPoints};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -121,7 +121,7 @@ pub struct SeriesView {
     /// Bucket width the points were computed from (0: raw samples).
     pub resolution_ms: i64,
     /// Points by time.
-    pub points: Vec<PointView>,
+    pub points: Vec<Point>,
 }
 
 impl From<SeriesPoints> for SeriesView {
@@ -130,25 +130,9 @@ impl From<SeriesPoints> for SeriesView {
             node: s.series.node,
             labels: s.series.labels,
             resolution_ms: s.resolution_ms,
-            points: s
-                .points
-                .into_iter()
-                .map(|p| PointView {
-                    timestamp_ms: p.timestamp_ms,
-                    value: p.value,
-                })
-                .collect(),
+            points: s.points,
         }
     }
-}
-
-/// One value at one time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct PointView {
-    /// Unix ms (for stepped queries, the start of the step).
-    pub timestamp_ms: i64,
-    /// The value.
-    pub value: f64,
 }
 
 /// The newest value of one series of a node.

@@ -1,11 +1,11 @@
 //! Projects: creation, listing, details, removal, webhook.
 
 use pilot_core::AppConfig;
-use pilot_store::records::{Project, ProjectSource, ProjectStatus};
+use pilot_store::records::{DeploymentRecord, Project, ProjectSource, ProjectStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::rollouts::{DeploymentView, NodeResult, Rollout};
+use super::rollouts::{NodeResult, Rollout};
 
 /// `POST /api/v1/projects` (admin): a project deployed from a git repository.
 /// The server fetches the repository once to read and check its
@@ -100,34 +100,6 @@ fn mask_credentials(url: &str) -> String {
     }
 }
 
-/// What a project is doing, as last reported.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ProjectStatusView {
-    /// Created, never deployed.
-    Created,
-    /// A deployment is running.
-    Deploying,
-    /// The live release is serving.
-    Running,
-    /// Stopped on purpose.
-    Stopped,
-    /// The last deployment failed and nothing is serving.
-    Failed,
-}
-
-impl From<ProjectStatus> for ProjectStatusView {
-    fn from(status: ProjectStatus) -> Self {
-        match status {
-            ProjectStatus::Created => ProjectStatusView::Created,
-            ProjectStatus::Deploying => ProjectStatusView::Deploying,
-            ProjectStatus::Running => ProjectStatusView::Running,
-            ProjectStatus::Stopped => ProjectStatusView::Stopped,
-            ProjectStatus::Failed => ProjectStatusView::Failed,
-        }
-    }
-}
-
 /// A project in a list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ProjectSummary {
@@ -138,7 +110,7 @@ pub struct ProjectSummary {
     /// The app's type from its config (`nodejs`, `python`, ...).
     pub app_type: String,
     /// Status.
-    pub status: ProjectStatusView,
+    pub status: ProjectStatus,
     /// Nodes it is deployed to.
     pub nodes: Vec<String>,
     /// Public port, if fixed.
@@ -160,7 +132,7 @@ impl From<&Project> for ProjectSummary {
             name: p.name.clone(),
             app_name: p.config.name.clone(),
             app_type: p.config.app_type.to_string(),
-            status: p.status.into(),
+            status: p.status,
             nodes: p.nodes.clone(),
             public_port: p.public_port,
             source: (&p.source).into(),
@@ -183,7 +155,7 @@ pub struct ProjectDetail {
     /// Names of the project's nodes whose agent is connected.
     pub online_nodes: Vec<String>,
     /// The latest deployments, newest first.
-    pub deployments: Vec<DeploymentView>,
+    pub deployments: Vec<DeploymentRecord>,
     /// Rollouts of the project the server still remembers, newest first.
     pub rollouts: Vec<Rollout>,
 }

@@ -2,9 +2,7 @@
 
 use std::time::Duration;
 
-use pilot_core::Deployment;
 use pilot_core::source::GitRef;
-use pilot_store::records::DeploymentRecord;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -78,26 +76,4 @@ pub struct RollbackRequest {
     /// The kept generation to go back to (default: the previous one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
-}
-
-/// One deployment on one node: the engine's journal with every step, its
-/// timings, state, reason, version and generation.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct DeploymentView {
-    /// The node it ran on.
-    pub node: String,
-    /// The journal (`id`, `project`, `kind`, `generation`, `version`,
-    /// `commit`, `state`, `steps[]` with `started_ms`/`finished_ms`,
-    /// `created_ms`, `finished_ms`, `reason`).
-    #[schema(value_type = Object)]
-    pub deployment: Deployment,
-}
-
-impl From<DeploymentRecord> for DeploymentView {
-    fn from(r: DeploymentRecord) -> Self {
-        DeploymentView {
-            node: r.node,
-            deployment: r.deployment,
-        }
-    }
 }
