@@ -5,7 +5,7 @@
 //! `cargo bench -p pilot-nix --bench runtime_overhead` (needs Nix; installs
 //! it with scripts/setup/nix.sh when missing).
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/nix/support/mod.rs"]
 #[allow(missing_docs)]
 mod support;
 
@@ -71,7 +71,7 @@ fn time_nix_develop(
 
 #[tokio::main]
 async fn main() {
-    let bed = support::NixTestbed::new();
+    let bed = support::NixTestbed::new().expect("this benchmark needs Nix");
     let dir = bed.scratch("bench-app");
     std::fs::write(
         dir.join("config.vpspilot.json"),

@@ -3,12 +3,10 @@
 //! SIGTERM; a remote server without TLS settings is refused with a message
 //! saying what to pass.
 
-mod support;
-
 use std::process::{Command, Stdio};
 
+use crate::support::{FakeServer, hello_parts, within};
 use pilot_core::protocol::{AgentMessage, NodeToken};
-use support::{FakeServer, hello_parts, within};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_pilot-agent");
 

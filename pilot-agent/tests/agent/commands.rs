@@ -4,13 +4,12 @@
 //! and start, logs with follow and cancel, and removal. The app answers on
 //! its public port at every stage.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::support::{Conn, FakeServer, command_of, options};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::FutureExt;
@@ -24,7 +23,6 @@ use pilot_core::service::ServiceManager;
 use pilot_core::source::SourceSpec;
 use pilot_core::supervisor::Supervisor;
 use pilot_core::{AppConfig, NodeLayout, SecretValue};
-use support::{Conn, FakeServer, command_of, options};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The secret the app's greeting comes from.

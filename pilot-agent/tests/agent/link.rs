@@ -3,11 +3,9 @@
 //! refused token, reconnecting after a drop, and TLS with a pinned
 //! self-signed certificate.
 
-mod support;
-
+use crate::support::{FakeServer, VERSION, hello_parts, options, wait_for, within};
 use pilot_agent::{Agent, Error, ServerTls};
 use pilot_core::protocol::{AgentMessage, NodeToken, SelfSignedCert, ServerMessage, TlsAcceptor};
-use support::{FakeServer, VERSION, hello_parts, options, wait_for, within};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

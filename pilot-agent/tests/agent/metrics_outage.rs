@@ -3,15 +3,13 @@
 //! an agent restart; a spool that fills up drops its oldest batches and
 //! counts them. Every sample is counted.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::support::{Conn, FakeServer, options, wait_for};
 use pilot_agent::{Agent, AgentStatus, MetricSpool};
 use pilot_core::protocol::{AgentMessage, NodeToken, ServerMessage};
-use support::{Conn, FakeServer, options, wait_for};
 
 /// The address of a server that is down: bound once for a free port, then closed.
 async fn down_server() -> SocketAddr {

@@ -1,6 +1,5 @@
-//! Fakes of every trait, for tests of code built on pilot-core (feature
-//! `test-util`). They keep everything in memory, record what they were asked,
-//! and can be told to fail.
+//! Fakes of every trait. They keep everything in memory, record what they
+//! were asked, and can be told to fail.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -1,7 +1,7 @@
 //! The checked-in JSON Schema matches the model, and the example configs fit it.
 //!
 //! After changing the model, regenerate the file with
-//! `PILOT_UPDATE_SCHEMA=1 cargo test -p pilot-core --test config_schema`.
+//! `PILOT_UPDATE_SCHEMA=1 cargo test -p pilot-core --test core config_schema`.
 
 use std::path::{Path, PathBuf};
 
@@ -30,7 +30,7 @@ fn the_checked_in_schema_is_the_generated_one() {
     assert!(
         on_disk == expected,
         "{} is not the schema of the model; regenerate it with \
-         PILOT_UPDATE_SCHEMA=1 cargo test -p pilot-core --test config_schema",
+         PILOT_UPDATE_SCHEMA=1 cargo test -p pilot-core --test core config_schema",
         file.display()
     );
 }

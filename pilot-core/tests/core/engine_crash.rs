@@ -5,10 +5,9 @@
 //! orphan process or leftover file may remain.
 //!
 //! The engine runs in child processes: this test binary started again with
-//! `PILOT_CRASH_ROLE` set. Traffic goes through a proxy daemon that lives in
-//! the test process itself, as it would live in its own process in production.
-
-mod common;
+//! [`ROLE`] set, running only the test that started it. Traffic goes through
+//! a proxy daemon that lives in the test process itself, as it would live in
+//! its own process in production.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -16,25 +15,64 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
-use libtest_mimic::{Arguments, Failed, Trial};
+use crate::common::*;
 use pilot_core::engine::{DeployRequest, Deployment, EngineOptions, EventLog, StepKind};
 use pilot_core::proxy::{ProxyClient, ProxyDaemon};
 use pilot_core::source::SourceSpec;
 use pilot_core::supervisor::Supervisor;
 use pilot_core::{MemorySecretStore, NodeLayout, ServiceManager};
 
-fn main() {
-    if let Ok(role) = std::env::var("PILOT_CRASH_ROLE") {
+/// Set in an engine process: what it does ("deploy" or "recover").
+const ROLE: &str = "PILOT_CRASH_ROLE";
+/// Starts the line of an engine process's result (the test harness prints
+/// lines of its own).
+const RESULT: &str = "engine result: ";
+
+/// Test outcome; failures say what went wrong.
+type Outcome<T = ()> = Result<T, Box<dyn std::error::Error>>;
+
+/// One test per step kind, `killed_during_<step>`.
+macro_rules! crash_tests {
+    ($($test:ident: $step:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() -> Outcome {
+                crash_test(stringify!($test), StepKind::$step)
+            }
+        )*
+        const _: () = assert!(
+            [$(StepKind::$step),*].len() == StepKind::ALL.len(),
+            "one crash test per step kind"
+        );
+    };
+}
+
+crash_tests! {
+    killed_during_fetch: Fetch,
+    killed_during_configure: Configure,
+    killed_during_build: Build,
+    killed_during_test: Test,
+    killed_during_start: Start,
+    killed_during_health_check: HealthCheck,
+    killed_during_switch: Switch,
+    killed_during_watch: Watch,
+    killed_during_retire: Retire,
+}
+
+/// Runs the crash test `test` for `step`, or, in an engine process started
+/// by that test (the same test of this binary, with [`ROLE`] set), the
+/// engine's role.
+fn crash_test(test: &str, step: StepKind) -> Outcome {
+    if let Ok(role) = std::env::var(ROLE) {
         child(&role);
-        return;
+        return Ok(());
     }
-    let args = Arguments::from_args();
-    let trials = StepKind::ALL
-        .iter()
-        .map(|&step| Trial::test(format!("killed_during_{step}"), move || crash_during(step)))
-        .collect();
-    libtest_mimic::run(&args, trials).exit();
+    assert_eq!(test, format!("killed_during_{step}"), "test name");
+    let test = format!(
+        "{}::{test}",
+        module_path!().split_once("::").map_or("", |(_, m)| m)
+    );
+    crash_during(&test, step)
 }
 
 // ---- child side ----------------------------------------------------------------
@@ -72,11 +110,11 @@ fn child(role: &str) {
                     .deploy(DeployRequest::new("web", SourceSpec::Dir { path: app }))
                     .await
                     .unwrap();
-                println!("{}", serde_json::to_string(&done).unwrap());
+                println!("{RESULT}{}", serde_json::to_string(&done).unwrap());
             }
             "recover" => {
                 let report = engine.recover().await.unwrap();
-                println!("{}", serde_json::to_string(&report).unwrap());
+                println!("{RESULT}{}", serde_json::to_string(&report).unwrap());
             }
             other => panic!("unknown role {other}"),
         }
@@ -85,9 +123,16 @@ fn child(role: &str) {
 
 // ---- test side -----------------------------------------------------------------
 
-fn spawn_role(role: &str, data: &Path, extra: &[(&str, String)]) -> std::process::Child {
+/// Starts an engine process: `test` of this binary again, in `role`.
+fn spawn_role(
+    test: &str,
+    role: &str,
+    data: &Path,
+    extra: &[(&str, String)],
+) -> std::process::Child {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.env("PILOT_CRASH_ROLE", role)
+    cmd.args(["--exact", test, "--nocapture"])
+        .env(ROLE, role)
         .env("PILOT_DATA", data)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -97,24 +142,32 @@ fn spawn_role(role: &str, data: &Path, extra: &[(&str, String)]) -> std::process
     cmd.spawn().unwrap()
 }
 
-fn run_role(role: &str, data: &Path, extra: &[(&str, String)]) -> Result<String, Failed> {
-    let out = spawn_role(role, data, extra).wait_with_output().unwrap();
+/// Runs an engine process to its end; returns the result it printed.
+fn run_role(test: &str, role: &str, data: &Path, extra: &[(&str, String)]) -> Outcome<String> {
+    let out = spawn_role(test, role, data, extra)
+        .wait_with_output()
+        .unwrap();
     if !out.status.success() {
         return Err(format!("{role} child failed: {}", out.status).into());
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result = stdout
+        .lines()
+        .find_map(|l| l.split_once(RESULT).map(|(_, r)| r.trim().to_string()))
+        .ok_or_else(|| format!("{role} child printed no result: {stdout}"))?;
+    Ok(result)
 }
 
-fn crash_during(step: StepKind) -> Result<(), Failed> {
+fn crash_during(test: &str, step: StepKind) -> Outcome {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(crash_during_async(step))
+    runtime.block_on(crash_during_async(test, step))
 }
 
-async fn crash_during_async(step: StepKind) -> Result<(), Failed> {
+async fn crash_during_async(test: &str, step: StepKind) -> Outcome {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let layout = NodeLayout::new(&data);
@@ -146,15 +199,19 @@ async fn crash_during_async(step: StepKind) -> Result<(), Failed> {
         c["test"] = serde_json::json!({"command": "python3 -c 'print(\"tests pass\")'"});
     });
     let result = async {
-        let first: Deployment = serde_json::from_str(
-            run_role("deploy", &data, &[("PILOT_APP", v1.display().to_string())])?.trim(),
-        )?;
+        let first: Deployment = serde_json::from_str(&run_role(
+            test,
+            "deploy",
+            &data,
+            &[("PILOT_APP", v1.display().to_string())],
+        )?)?;
         first.succeeded()?;
         assert_eq!(get(public, "/").await?, "hello from python-hello v1");
 
         let load = Load::start(public, 4);
         let marker = tmp.path().join("paused");
         let mut child = spawn_role(
+            test,
             "deploy",
             &data,
             &[
@@ -181,7 +238,7 @@ async fn crash_during_async(step: StepKind) -> Result<(), Failed> {
         }
         // The engine is dead: the live release must still serve.
         let during = get(public, "/").await?;
-        let report = run_role("recover", &data, &[])?;
+        let report = run_role(test, "recover", &data, &[])?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let observations = load.finish().await;
         let after = get(public, "/").await?;
@@ -206,7 +263,7 @@ fn check_after_recovery(
     after: &str,
     report: &str,
     observations: &[Observation],
-) -> Result<(), Failed> {
+) -> Outcome {
     let layout = NodeLayout::new(data);
     // Killed after Switch, the new release serves while the engine is dead;
     // killed in Retire (past the watch window) it stays live after recovery.

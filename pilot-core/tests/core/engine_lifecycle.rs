@@ -2,12 +2,10 @@
 //! release alone, generations kept and pruned, strategies, rollback targets,
 //! warm standby, git and archive sources, and recovery of a dead live release.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use pilot_core::Error;
 use pilot_core::engine::{DeployRequest, DeployState, EventLog};
 use pilot_core::source::{GitRef, SourceSpec};

@@ -2,13 +2,11 @@
 //! event or error text. Only the files that must hold them (`.env`, the
 //! release's secret list, the supervisor's service state) do, all mode 0600.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::*;
+use crate::common::*;
 use pilot_core::engine::{DeployRequest, DeployState, EventLog, StepKind, StepStatus};
 use pilot_core::source::SourceSpec;
 use pilot_core::{SecretScope, SecretStore, SecretValue};

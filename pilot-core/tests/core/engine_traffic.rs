@@ -2,13 +2,11 @@
 //! healthy, and one that turns unhealthy after the switch, all while clients
 //! keep sending requests to the public port.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use pilot_core::engine::{DeployEvent, DeployRequest, DeployState, FnEvents};
 use pilot_core::source::SourceSpec;
 

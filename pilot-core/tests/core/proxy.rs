@@ -1,21 +1,19 @@
 //! The in-process proxy: routing, switching under load, drain, connect retry,
 //! bind errors and route removal.
 
-mod proxy_support;
-
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use pilot_core::proxy::{Proxy, ProxyError, ProxyOptions, UpstreamStats};
-use pilot_core::router::DrainReport;
-use pilot_core::{Error, Router};
-use proxy_support::{
+use crate::proxy_support::{
     Switched, echo_connection, echo_upstream, free_addr, get, http_upstream, serve_http,
     shop_route, switch_with_open_connections,
 };
+use pilot_core::proxy::{Proxy, ProxyError, ProxyOptions, UpstreamStats};
+use pilot_core::router::DrainReport;
+use pilot_core::{Error, Router};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[tokio::test]

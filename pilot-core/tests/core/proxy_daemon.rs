@@ -1,17 +1,15 @@
 //! The proxy as its own process: a daemon driven over its control socket,
 //! with its route table persisted across restarts.
 
-mod proxy_support;
-
 use std::net::SocketAddr;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::proxy_support::{Switched, free_addr, get, http_upstream, switch_with_open_connections};
 use pilot_core::proxy::{ProxyClient, ProxyDaemon, ProxyError, ProxyOptions};
 use pilot_core::router::DrainReport;
 use pilot_core::{Error, Route, Router};
-use proxy_support::{Switched, free_addr, get, http_upstream, switch_with_open_connections};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 

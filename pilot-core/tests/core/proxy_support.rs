@@ -1,7 +1,5 @@
 //! Tiny upstreams and clients shared by the proxy tests.
 
-#![allow(dead_code)]
-
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;

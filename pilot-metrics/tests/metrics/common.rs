@@ -2,15 +2,13 @@
 //! kernel's numbers (parsed here independently of the crate), spawned
 //! process trees that clean up after themselves, and the Prometheus tools.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use pilot_core::testing::{ensure_component, setup_script};
 
 /// Clock ticks per second (`USER_HZ`).
 pub fn ticks_per_sec() -> f64 {
@@ -183,23 +181,15 @@ impl Drop for ProcessTree {
 }
 
 /// Makes sure `tool` is on PATH, running the project's setup script when it
-/// is not; fails the test when it still is missing.
-pub fn require_tool(tool: &str) {
-    let have = || {
+/// is not. Returns whether it is; when it still is missing, fails under
+/// `CI=true` and returns `false` (with a message) otherwise.
+pub fn require_tool(tool: &str) -> bool {
+    let on_path = || {
         Command::new("sh")
             .args(["-c", &format!("command -v {tool}")])
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success())
     };
-    if have() {
-        return;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/setup/metrics-tools.sh");
-    let ran = Command::new("bash").arg(&script).status();
-    assert!(
-        have(),
-        "{tool} is missing and {} could not install it ({ran:?}); run it as root",
-        script.display()
-    );
+    ensure_component(tool, &setup_script("metrics-tools.sh"), on_path)
 }

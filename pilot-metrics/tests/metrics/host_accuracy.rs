@@ -1,8 +1,6 @@
 //! The collector's host figures against the kernel's own numbers, read by
 //! the test around the same collection.
 
-mod common;
-
 use std::net::UdpSocket;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +10,7 @@ use nix::sched::{CpuSet, sched_setaffinity};
 use nix::unistd::Pid;
 use pilot_metrics::{Collector, CollectorOptions, Snapshot};
 
-use common::*;
+use crate::common::*;
 
 fn collector() -> Collector {
     Collector::new(CollectorOptions::default()).unwrap()

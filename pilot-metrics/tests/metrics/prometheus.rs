@@ -1,8 +1,6 @@
 //! The Prometheus exposition parsed by a real parser (promtool), and the
 //! exporter binary end to end.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -11,12 +9,12 @@ use std::time::Duration;
 use pilot_core::MetricsSink;
 use pilot_metrics::{Collector, CollectorOptions, PrometheusSink, ServiceTarget};
 
-use common::*;
+use crate::common::*;
 
 /// Runs `promtool check metrics` on `text`; returns its combined output,
-/// failing the test when promtool rejects the text.
+/// failing the test when promtool rejects the text. Callers check first that
+/// promtool is there, with `require_tool("promtool")`.
 fn promtool_check(text: &str) -> String {
-    require_tool("promtool");
     let mut child = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())
@@ -45,6 +43,9 @@ fn promtool_check(text: &str) -> String {
 
 #[tokio::test]
 async fn a_full_collection_passes_promtool_without_lint_problems() {
+    if !require_tool("promtool") {
+        return;
+    }
     let tree = ProcessTree::spawn("sleep 600 & wait");
     let mut c = Collector::new(CollectorOptions::default()).unwrap();
     let targets = [
@@ -115,6 +116,9 @@ impl Drop for Exporter {
 
 #[test]
 fn the_exporter_serves_collections_and_stops_on_sigterm() {
+    if !require_tool("promtool") {
+        return;
+    }
     let own = format!("tests-g1={}", std::process::id());
     let mut exporter = Exporter::start(&[
         "--listen",

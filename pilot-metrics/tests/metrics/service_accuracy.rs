@@ -1,8 +1,6 @@
 //! Per-service figures of spawned process trees against the sum of their
 //! members, read by the test; and services run by the embedded supervisor.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +9,7 @@ use pilot_core::service::{RestartPolicy, ServiceSpec};
 use pilot_core::supervisor::Supervisor;
 use pilot_metrics::{Collector, CollectorOptions, ManagedServices, ServiceTarget, ServiceTargets};
 
-use common::*;
+use crate::common::*;
 
 /// A parent with two busy children, and a third busy child that moved to a
 /// session of its own (as a daemonizing process would).

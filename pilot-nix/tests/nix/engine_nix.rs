@@ -3,13 +3,12 @@
 //! Node.js wrap the host's), on the real supervisor and proxy; a rollback
 //! starts the kept generation again without building.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::NixTestbed;
 use pilot_core::engine::{DeployRequest, Engine, EngineOptions, EngineParts, EventLog};
 use pilot_core::proxy::Proxy;
 use pilot_core::source::SourceSpec;
@@ -17,7 +16,6 @@ use pilot_core::supervisor::Supervisor;
 use pilot_core::{MemorySecretStore, NodeLayout};
 use pilot_nix::{FlakeBuilder, NixRuntime};
 use serde_json::Value;
-use support::NixTestbed;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn sample(name: &str) -> PathBuf {
@@ -92,7 +90,9 @@ async fn get(port: u16, path: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_hello_deploys_with_nix_and_rolls_back_without_building() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let engine = engine(&bed, &data).await;
@@ -172,7 +172,9 @@ async fn python_hello_deploys_with_nix_and_rolls_back_without_building() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_hello_deploys_with_nix() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let engine = engine(&bed, &data).await;

@@ -2,13 +2,11 @@
 //! and env values produce flakes that parse and evaluate to exactly the
 //! given strings, and the launcher exports them unchanged.
 
-mod support;
-
+use crate::support::NixTestbed;
 use pilot_nix::escape::nix_string;
 use pilot_nix::{Catalog, render_flake};
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use support::NixTestbed;
 
 const HOSTILE: &[&str] = &[
     "quote \" inside",
@@ -28,7 +26,9 @@ const HOSTILE: &[&str] = &[
 
 #[test]
 fn hostile_values_evaluate_to_exactly_themselves() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let env: serde_json::Map<String, Value> = HOSTILE
         .iter()
         .enumerate()
@@ -109,7 +109,9 @@ fn nasty_string() -> impl Strategy<Value = String> {
 
 #[test]
 fn random_strings_round_trip_through_real_nix() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
         cases: 8,
         ..ProptestConfig::default()

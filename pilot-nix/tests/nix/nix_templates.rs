@@ -3,11 +3,9 @@
 //! config's values, its dev shell holds the requested runtimes, and its
 //! package starts the app on `$PORT`.
 
-mod support;
-
+use crate::support::NixTestbed;
 use pilot_nix::{Catalog, render_flake};
 use serde_json::{Value, json};
-use support::NixTestbed;
 
 /// One type with one set of runtimes, and what the dev shell must print.
 struct Case {
@@ -119,7 +117,9 @@ fn case(app_type: &'static str, runtime: Value, checks: Vec<(&'static str, Strin
 
 #[test]
 fn laravel() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let node = bed.versions.of("nodejs_20").to_string();
     both(
         &bed,
@@ -146,7 +146,9 @@ fn laravel() {
 
 #[test]
 fn nodejs() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let node = bed.versions.of("nodejs_20").to_string();
     both(
         &bed,
@@ -166,7 +168,9 @@ fn nodejs() {
 
 #[test]
 fn go() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     both(
         &bed,
         "go",
@@ -185,7 +189,9 @@ fn go() {
 
 #[test]
 fn python() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     let python = bed.versions.of("python311").to_string();
     both(
         &bed,
@@ -208,7 +214,9 @@ fn python() {
 
 #[test]
 fn django() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     both(
         &bed,
         "django",
@@ -230,7 +238,9 @@ fn django() {
 
 #[test]
 fn static_site() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     both(
         &bed,
         "static",
@@ -254,7 +264,9 @@ fn static_site() {
 
 #[test]
 fn ruby() {
-    let bed = NixTestbed::new();
+    let Some(bed) = NixTestbed::new() else {
+        return;
+    };
     both(
         &bed,
         "ruby",

@@ -9,9 +9,9 @@
 
 #![allow(dead_code)]
 
-use std::process::Command;
 use std::sync::OnceLock;
 
+use pilot_core::testing::{run_setup, setup_script, unavailable};
 use pilot_store::{Database, SqliteDurability};
 use sqlx::Connection;
 use sqlx::postgres::PgConnection;
@@ -74,24 +74,7 @@ fn postgres_admin_url() -> Option<String> {
         if let Ok(url) = std::env::var("PILOT_TEST_POSTGRES_URL") {
             return Some(url);
         }
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/setup/postgres.sh");
-        match Command::new("bash").arg(script).output() {
-            Ok(out) if out.status.success() => {
-                let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                (!url.is_empty()).then_some(url)
-            }
-            Ok(out) => {
-                eprintln!(
-                    "postgres setup failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("cannot run {script}: {e}");
-                None
-            }
-        }
+        run_setup(&setup_script("postgres.sh"), &[]).filter(|url| !url.is_empty())
     })
     .clone()
 }
@@ -100,10 +83,8 @@ fn postgres_admin_url() -> Option<String> {
 /// unavailable outside CI. Panics under `CI=true` when unavailable.
 pub async fn postgres() -> Option<TestDb> {
     let Some(admin_url) = postgres_admin_url() else {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("PostgreSQL is required under CI=true but scripts/setup/postgres.sh failed");
-        }
-        eprintln!("skipping: PostgreSQL is unavailable (run scripts/setup/postgres.sh)");
+        let hint = format!("run {}", setup_script("postgres.sh").display());
+        unavailable("PostgreSQL", &hint);
         return None;
     };
     let mut bytes = [0u8; 8];

@@ -8,8 +8,8 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 
+use pilot_core::testing::{run_setup, setup_script, unavailable};
 use pilot_core::{MetricBatch, MetricsSink, Sample};
 use pilot_store::records::Role;
 use pilot_store::timeseries::{RangeQuery, SeriesSelector, TimeseriesOptions, TimeseriesStore};
@@ -19,26 +19,11 @@ use sqlx::postgres::PgConnection;
 
 /// The cluster's admin URL and the path of its CA certificate.
 fn cluster() -> Option<(String, PathBuf)> {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/setup/postgres.sh");
-    let run = |arg: &str| {
-        let out = Command::new("bash").arg(script).arg(arg).output().ok()?;
-        if !out.status.success() {
-            eprintln!(
-                "postgres setup failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            return None;
-        }
-        Some(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    };
-    let found = run("start").zip(run("ca-file").map(PathBuf::from));
+    let script = setup_script("postgres.sh");
+    let found =
+        run_setup(&script, &["start"]).zip(run_setup(&script, &["ca-file"]).map(PathBuf::from));
     if found.is_none() {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!(
-                "PostgreSQL with TLS is required under CI=true but scripts/setup/postgres.sh failed"
-            );
-        }
-        eprintln!("skipping: PostgreSQL is unavailable (run scripts/setup/postgres.sh)");
+        unavailable("PostgreSQL with TLS", &format!("run {}", script.display()));
     }
     found
 }

@@ -11,7 +11,7 @@ use pilot_core::Error;
 use pilot_core::service::{RestartMode, RestartPolicy, ServiceManager, ServiceSpec};
 use pilot_core::supervisor::{Supervisor, SupervisorError};
 
-use crate::support::*;
+use super::support::*;
 
 /// Set in the re-run test binary that plays a supervisor which gets killed.
 const CRASH_CHILD_ENV: &str = "PILOT_SUPERVISOR_CRASH_CHILD";
@@ -140,12 +140,13 @@ async fn a_crashed_supervisor_leaves_its_service_running_and_logging() {
         crash_child(Path::new(&dir)).await;
     }
     let sb = Sandbox::new();
+    // This test's name in the binary: its module path without the crate.
+    let test = format!(
+        "{}::a_crashed_supervisor_leaves_its_service_running_and_logging",
+        module_path!().split_once("::").map_or("", |(_, m)| m)
+    );
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "adoption::a_crashed_supervisor_leaves_its_service_running_and_logging",
-            "--nocapture",
-        ])
+        .args(["--exact", &test, "--nocapture"])
         .env(CRASH_CHILD_ENV, sb.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -155,7 +156,7 @@ async fn a_crashed_supervisor_leaves_its_service_running_and_logging() {
     let pid: u32 = BufReader::new(stdout)
         .lines()
         .map_while(Result::ok)
-        .find_map(|l| l.strip_prefix("SERVICE_PID=")?.parse().ok())
+        .find_map(|l| l.split_once("SERVICE_PID=")?.1.trim().parse().ok())
         .expect("the child prints the service pid");
     let started = start_ticks_of(pid);
     let log = sb.path().join("logs/survivor.log");

@@ -6,7 +6,7 @@ use pilot_core::Error;
 use pilot_core::service::{ServiceManager, ServiceState};
 use pilot_core::supervisor::SupervisorError;
 
-use crate::support::*;
+use super::support::*;
 
 #[tokio::test]
 async fn stop_lets_a_service_handle_sigterm() {

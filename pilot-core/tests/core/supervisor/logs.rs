@@ -8,7 +8,7 @@ use std::time::Duration;
 use pilot_core::service::{ServiceManager, ServiceState};
 use pilot_core::supervisor::SupervisorOptions;
 
-use crate::support::*;
+use super::support::*;
 
 #[tokio::test]
 async fn env_and_cwd_reach_the_process() {

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pilot_core::service::{RestartMode, RestartPolicy, ServiceManager, ServiceState};
 
-use crate::support::*;
+use super::support::*;
 
 #[tokio::test]
 async fn a_crashing_service_backs_off_longer_each_time_until_the_start_limit() {
