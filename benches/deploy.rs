@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use pilot_agent::{NodeEngine, Toolchain};
 use pilot_benches::{ms, summarize, table};
-use pilot_core::engine::{DeployRequest, Deployment, Engine, EngineOptions, NoEvents, StepKind};
+use pilot_core::engine::{Deployment, Engine, EngineOptions, NewRelease, NoEvents, StepKind};
 use pilot_core::source::SourceSpec;
 use pilot_core::{HostRuntime, Runtime};
 
@@ -81,7 +81,7 @@ async fn main() {
         let dir = app(&apps, &format!("v{i}"), false);
         let started = Instant::now();
         let d = engine
-            .deploy(DeployRequest::new(
+            .deploy(NewRelease::new(
                 "bench",
                 SourceSpec::Dir { path: dir.clone() },
             ))
@@ -110,7 +110,7 @@ async fn main() {
     for (i, v) in ["a", "b"].iter().enumerate() {
         let dir = app(&apps, v, true);
         engine
-            .deploy(DeployRequest::new("warm", SourceSpec::Dir { path: dir }))
+            .deploy(NewRelease::new("warm", SourceSpec::Dir { path: dir }))
             .await
             .unwrap()
             .succeeded()

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use pilot_core::engine::{
-    DeployEvent, DeployRequest, Engine, EngineOptions, EngineParts, FnEvents,
+    DeployEvent, DeployEventKind, Engine, EngineOptions, EngineParts, FnEvents, NewRelease,
 };
 use pilot_core::proxy::Proxy;
 use pilot_core::source::SourceSpec;
@@ -115,9 +115,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args()?;
     let layout = NodeLayout::new(&args.data);
     let events = Arc::new(FnEvents(|event: &DeployEvent| match event {
-        DeployEvent::StepStarted { step, .. } => println!("  · {step}"),
-        DeployEvent::StepFailed { step, error, .. } => println!("  ✗ {step}: {error}"),
-        DeployEvent::Switched { generation, .. } => {
+        DeployEvent {
+            kind: DeployEventKind::StepStarted { step, .. },
+            ..
+        } => println!("  · {step}"),
+        DeployEvent {
+            kind: DeployEventKind::StepFailed { step, error, .. },
+            ..
+        } => println!("  ✗ {step}: {error}"),
+        DeployEvent {
+            kind: DeployEventKind::Switched { generation, .. },
+            ..
+        } => {
             println!("  → traffic to generation {generation}")
         }
         _ => {}
@@ -157,7 +166,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     println!("deploying {}", app.display());
     let first = engine
-        .deploy(DeployRequest::new(
+        .deploy(NewRelease::new(
             project,
             SourceSpec::Dir { path: app.clone() },
         ))
@@ -174,7 +183,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let v2 = second_version(&app, scratch.path())?;
     println!("deploying a second version");
     let second = engine
-        .deploy(DeployRequest::new(project, SourceSpec::Dir { path: v2 }))
+        .deploy(NewRelease::new(project, SourceSpec::Dir { path: v2 }))
         .await?
         .succeeded()?;
     println!(

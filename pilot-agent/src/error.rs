@@ -32,13 +32,12 @@ pub enum Error {
     },
 
     /// A frame, the handshake or the TLS setup of the link failed.
-    #[error("agent link to {server}: {source}")]
+    #[error("agent link to {server}: {cause}")]
     Protocol {
         /// The server address.
         server: String,
         /// What went wrong.
-        #[source]
-        source: ProtocolError,
+        cause: ProtocolError,
     },
 
     /// The server address is not `host:port`.
@@ -54,27 +53,25 @@ pub enum Error {
 
     /// The server could not be reached.
     #[error(
-        "could not connect to {server}: {source}; check that the server runs and the address and port are right"
+        "could not connect to {server}: {cause}; check that the server runs and the address and port are right"
     )]
     Connect {
         /// The server address.
         server: String,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The TLS handshake with the server failed (e.g. the certificate does not match the pin).
     #[error(
-        "TLS handshake with {server} failed: {source}; check that the pinned fingerprint is the \
+        "TLS handshake with {server} failed: {cause}; check that the pinned fingerprint is the \
          one `pilot serve` printed for this server"
     )]
     TlsHandshake {
         /// The server address.
         server: String,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The server did not answer in time.
@@ -114,7 +111,7 @@ pub enum Error {
 
     /// A file or directory of the agent's data could not be used.
     #[error(
-        "could not {action} {path}: {source}; check the data directory's permissions and free space"
+        "could not {action} {path}: {cause}; check the data directory's permissions and free space"
     )]
     Io {
         /// What was being done, e.g. "read".
@@ -122,30 +119,27 @@ pub enum Error {
         /// The file or directory.
         path: PathBuf,
         /// The underlying error.
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A metrics batch could not be encoded for the spool.
     #[error(
-        "could not encode a metrics batch for the spool in {dir}: {source}; this is a bug in Pilot, please report it"
+        "could not encode a metrics batch for the spool in {dir}: {cause}; this is a bug in Pilot, please report it"
     )]
     EncodeBatch {
         /// The spool directory.
         dir: PathBuf,
         /// The JSON error.
-        #[source]
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 
     /// The node token file does not hold a valid token.
-    #[error("token file {path}: {source}")]
+    #[error("token file {path}: {cause}")]
     Token {
         /// The token file.
         path: PathBuf,
         /// What is wrong with the token.
-        #[source]
-        source: ProtocolError,
+        cause: ProtocolError,
     },
 
     /// A non-loopback server needs TLS or an explicit opt-out.
@@ -190,7 +184,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
@@ -201,7 +195,7 @@ impl Error {
             Error::Refused { .. }
                 | Error::InvalidServerAddress { .. }
                 | Error::Protocol {
-                    source: ProtocolError::VersionMismatch { .. } | ProtocolError::TlsConfig { .. },
+                    cause: ProtocolError::VersionMismatch { .. } | ProtocolError::TlsConfig { .. },
                     ..
                 }
         )

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::Ordering;
 
-use pilot_core::engine::DeployEvent;
+use pilot_core::engine::{DeployEvent, DeployEventKind};
 use pilot_core::protocol::AgentMessage;
 use tokio::sync::Notify;
 
@@ -97,7 +97,10 @@ fn is_output(message: &AgentMessage) -> bool {
         message,
         AgentMessage::LogChunk { .. }
             | AgentMessage::Progress {
-                event: DeployEvent::Log { .. },
+                event: DeployEvent {
+                    kind: DeployEventKind::Log { .. },
+                    ..
+                },
                 ..
             }
     )
@@ -123,11 +126,13 @@ mod tests {
         outbox.push(line(1));
         outbox.push(AgentMessage::Progress {
             command_id: CommandId(1),
-            event: DeployEvent::Log {
+            event: DeployEvent {
                 deployment: "d".into(),
                 project: "p".into(),
-                stream: Stream::Stdout,
-                line: "x".into(),
+                kind: DeployEventKind::Log {
+                    stream: Stream::Stdout,
+                    line: "x".into(),
+                },
             },
         });
         outbox.push(line(3));

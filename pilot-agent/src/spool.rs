@@ -124,9 +124,9 @@ impl MetricSpool {
     /// the spool then holds more than its bound, the oldest batches (never
     /// this one) are deleted and counted as dropped.
     pub fn append(&self, batch: &MetricBatch) -> Result<u64> {
-        let bytes = serde_json::to_vec(batch).map_err(|source| Error::EncodeBatch {
+        let bytes = serde_json::to_vec(batch).map_err(|cause| Error::EncodeBatch {
             dir: self.dir.clone(),
-            source,
+            cause,
         })?;
         let mut index = lock(&self.index);
         let seq = index.state.next_seq;

@@ -13,9 +13,9 @@ use crate::options::{ServerTls, agent_dir, is_loopback_server};
 /// error names the file, never its content.
 pub fn read_token_file(path: &Path) -> Result<NodeToken> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    NodeToken::parse(text.trim()).map_err(|source| Error::Token {
+    NodeToken::parse(text.trim()).map_err(|cause| Error::Token {
         path: path.to_path_buf(),
-        source,
+        cause,
     })
 }
 
@@ -44,9 +44,9 @@ pub fn choose_tls(
     let kept = fingerprint_file(data_dir);
     match std::fs::read_to_string(&kept) {
         Ok(text) => {
-            let fingerprint = text.trim().parse().map_err(|source| Error::Protocol {
+            let fingerprint = text.trim().parse().map_err(|cause| Error::Protocol {
                 server: server.to_owned(),
-                source,
+                cause,
             })?;
             return Ok(ServerTls::Pinned(fingerprint));
         }

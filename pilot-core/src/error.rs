@@ -35,14 +35,14 @@ pub enum Error {
     Proxy(#[from] ProxyError),
 
     /// A file or directory operation failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {cause}")]
     Io {
         /// What was being done, e.g. "create directory".
         action: &'static str,
         /// The file or directory involved.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A requested runtime is not installed on this host.
@@ -185,24 +185,15 @@ pub enum Error {
         /// Why the new release was abandoned.
         reason: String,
     },
-
-    /// Reverting a failed step failed too; every error is listed.
-    #[error("{primary}; reverting also failed: {}", reverts.join("; "))]
-    RevertFailed {
-        /// The original failure.
-        primary: Box<Error>,
-        /// Every revert error, in the order they happened.
-        reverts: Vec<String>,
-    },
 }
 
 impl Error {
     /// Builds an [`Error::Io`] from an action, a path and an I/O error.
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause,
         }
     }
 }

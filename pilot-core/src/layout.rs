@@ -53,7 +53,7 @@ impl NodeLayout {
     /// `projects/<project>/releases/<gen>-<version>/`.
     pub fn release_dir(&self, project: &str, generation: u64, version: &str) -> PathBuf {
         self.releases_dir(project)
-            .join(format!("{generation}-{version}"))
+            .join(ReleaseName::new(generation, version))
     }
 
     /// `projects/<project>/current`.
@@ -157,6 +157,43 @@ pub fn validate_project_name(name: &str) -> Result<()> {
             reason,
         }),
         None => Ok(()),
+    }
+}
+
+/// The name of a release directory, `<generation>-<version>` (e.g.
+/// `3-abc1234`), under `projects/<project>/releases/`.
+///
+/// ```
+/// use pilot_core::layout::ReleaseName;
+///
+/// let name = ReleaseName::new(3, "abc1234");
+/// assert_eq!(name.as_str(), "3-abc1234");
+/// assert_eq!(std::path::Path::new("releases").join(&name).to_str(), Some("releases/3-abc1234"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ReleaseName(String);
+
+impl ReleaseName {
+    /// The name of generation `generation` with version label `version`.
+    pub fn new(generation: u64, version: &str) -> Self {
+        ReleaseName(format!("{generation}-{version}"))
+    }
+
+    /// The name as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ReleaseName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<Path> for ReleaseName {
+    fn as_ref(&self) -> &Path {
+        Path::new(&self.0)
     }
 }
 

@@ -33,9 +33,9 @@ pub mod time;
 
 pub use builder::{Builder, CommandsBuilder};
 pub use config::AppConfig;
-pub use engine::{DeployRequest, Deployment, Engine, EngineOptions, EngineParts};
+pub use engine::{Deployment, Engine, EngineOptions, EngineParts, NewRelease};
 pub use error::{Error, Result};
-pub use layout::NodeLayout;
+pub use layout::{NodeLayout, ReleaseName};
 pub use metrics::{MetricBatch, MetricsSink, ProcessSummary, Sample, TopProcesses};
 pub use redact::Redactor;
 pub use router::{Route, Router};

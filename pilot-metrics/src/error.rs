@@ -16,7 +16,7 @@ pub enum Error {
 
     /// A kernel statistics file could not be read.
     #[error(
-        "could not {action} {path}: {source}; check that /proc and /sys are mounted and readable"
+        "could not {action} {path}: {cause}; check that /proc and /sys are mounted and readable"
     )]
     Io {
         /// What was being done, e.g. "read".
@@ -24,7 +24,7 @@ pub enum Error {
         /// The file or directory involved.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A kernel statistics file did not have the expected layout.
@@ -50,20 +50,20 @@ pub enum Error {
 
     /// The operating system could not be described.
     #[error(
-        "could not read the system description: {source}; check that /proc and /sys are mounted and readable"
+        "could not read the system description: {cause}; check that /proc and /sys are mounted and readable"
     )]
     SystemInfo {
         /// The underlying error.
-        source: sysinfo::Error,
+        cause: sysinfo::Error,
     },
 
     /// The Prometheus endpoint could not listen on its address.
-    #[error("could not listen on {addr}: {source}; pick a free port or another address")]
+    #[error("could not listen on {addr}: {cause}; pick a free port or another address")]
     Listen {
         /// The address asked for.
         addr: SocketAddr,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -77,7 +77,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -52,7 +52,7 @@ const UNKNOWN: &str = "unknown";
 impl SystemInfo {
     /// Gathers the facts now. Facts the platform does not tell are "unknown".
     pub fn gather() -> Result<SystemInfo> {
-        let mut system = System::new().map_err(|source| Error::SystemInfo { source })?;
+        let mut system = System::new().map_err(|cause| Error::SystemInfo { cause })?;
         system.refresh_cpu_list(CpuRefreshKind::nothing());
         system.refresh_memory();
         let cpu_model = system

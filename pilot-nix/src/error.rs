@@ -66,13 +66,13 @@ pub enum Error {
 
     /// A template failed to render.
     #[error(
-        "rendering the {template} flake template failed: {source}; report this to the Pilot maintainers"
+        "rendering the {template} flake template failed: {cause}; report this to the Pilot maintainers"
     )]
     Render {
         /// Which template.
         template: &'static str,
         /// The template engine's error.
-        source: askama::Error,
+        cause: askama::Error,
     },
 
     /// A custom app's own flake is not usable.
@@ -88,13 +88,13 @@ pub enum Error {
 
     /// The `nix` command could not be started.
     #[error(
-        "cannot run {program}: {source}; install Nix (scripts/setup/nix.sh) or set the nix binary in NixOptions"
+        "cannot run {program}: {cause}; install Nix (scripts/setup/nix.sh) or set the nix binary in NixOptions"
     )]
     NixMissing {
         /// The program that was run.
         program: String,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A Nix command failed; the failure names the cause.

@@ -131,14 +131,14 @@ impl Database {
             .await
             .map_err(|source| Error::Connect {
                 location: location.to_string(),
-                source,
+                cause: source,
             })?;
         SQLITE_MIGRATIONS
             .run(&pool)
             .await
-            .map_err(|source| Error::Migrate {
+            .map_err(|cause| Error::Migrate {
                 location: location.to_string(),
-                source,
+                cause,
             })?;
         let checkpointer = Checkpointer::start(pool.clone(), location.to_string());
         Ok(Database {
@@ -158,9 +158,9 @@ impl Database {
     /// other schema version this fails with [`Error::SchemaVersion`].
     pub async fn open_sqlite_read_only(path: &Path) -> Result<Self> {
         let location: Arc<str> = format!("sqlite://{}", path.display()).into();
-        let connect_error = |source| Error::Connect {
+        let connect_error = |cause| Error::Connect {
             location: location.to_string(),
-            source,
+            cause,
         };
         if !path.is_file() {
             return Err(connect_error(sqlx::Error::Io(std::io::Error::new(
@@ -210,9 +210,9 @@ impl Database {
     /// CAs are the Mozilla roots, or the PEM file given as `sslrootcert`:
     /// `postgres://pilot@db.example/pilot?sslmode=verify-full&sslrootcert=/etc/pilot/db-ca.pem`.
     pub async fn open_postgres(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url).map_err(|source| Error::Connect {
+        let options = PgConnectOptions::from_str(url).map_err(|cause| Error::Connect {
             location: without_password(url),
-            source,
+            cause,
         })?;
         let location: Arc<str> = format!(
             "postgres://{}@{}:{}/{}",
@@ -229,14 +229,14 @@ impl Database {
             .await
             .map_err(|source| Error::Connect {
                 location: location.to_string(),
-                source,
+                cause: source,
             })?;
         POSTGRES_MIGRATIONS
             .run(&pool)
             .await
-            .map_err(|source| Error::Migrate {
+            .map_err(|cause| Error::Migrate {
                 location: location.to_string(),
-                source,
+                cause,
             })?;
         Ok(Database {
             pool: Pool::Postgres(pool),

@@ -27,24 +27,24 @@ pub enum Error {
 
     /// Connecting to the database failed.
     #[error(
-        "cannot open database {location}: {source}; check the url, the server and its permissions"
+        "cannot open database {location}: {cause}; check the url, the server and its permissions"
     )]
     Connect {
         /// Where the database is (password removed).
         location: String,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// Applying the schema migrations failed.
     #[error(
-        "cannot migrate database {location}: {source}; the database may belong to a newer Pilot"
+        "cannot migrate database {location}: {cause}; the database may belong to a newer Pilot"
     )]
     Migrate {
         /// Where the database is.
         location: String,
         /// The migration error.
-        source: sqlx::migrate::MigrateError,
+        cause: sqlx::migrate::MigrateError,
     },
 
     /// A database opened read-only has another schema version than this
@@ -74,13 +74,13 @@ pub enum Error {
 
     /// A statement failed.
     #[error(
-        "database error while {action}: {source}; check that the database is reachable and writable"
+        "database error while {action}: {cause}; check that the database is reachable and writable"
     )]
     Database {
         /// What was being done, e.g. "insert user".
         action: &'static str,
         /// The driver error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
 
     /// A row that should exist does not.
@@ -129,14 +129,14 @@ pub enum Error {
     },
 
     /// A file operation failed.
-    #[error("{action} {path}: {source}")]
+    #[error("{action} {path}: {cause}")]
     Io {
         /// What was being done, e.g. "read master key file".
         action: &'static str,
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The master key file can be read by other users.
@@ -262,7 +262,7 @@ impl Error {
         Error::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 
@@ -286,7 +286,7 @@ pub(crate) trait DbContext<T> {
 
 impl<T> DbContext<T> for std::result::Result<T, sqlx::Error> {
     fn db(self, action: &'static str) -> Result<T> {
-        self.map_err(|source| Error::Database { action, source })
+        self.map_err(|cause| Error::Database { action, cause })
     }
 
     fn db_unique(self, action: &'static str, kind: &'static str, key: &str) -> Result<T> {
@@ -295,7 +295,10 @@ impl<T> DbContext<T> for std::result::Result<T, sqlx::Error> {
                 kind,
                 key: key.to_string(),
             },
-            _ => Error::Database { action, source },
+            _ => Error::Database {
+                action,
+                cause: source,
+            },
         })
     }
 }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use pilot_agent::NodeEngine;
-use pilot_core::engine::{self, DeployRequest, EngineOptions, service_name};
+use pilot_core::engine::{self, EngineOptions, NewRelease, service_name};
 use pilot_core::source::SourceSpec;
 use pilot_core::{SecretValue, ServiceManager};
 use pilot_nix::{NixOptions, RuntimeKind, Toolchain};
@@ -265,7 +265,7 @@ impl Deployer {
                 )
             })?,
         };
-        let mut request = DeployRequest::new(project.clone(), source);
+        let mut request = NewRelease::new(project.clone(), source);
         request.config = config.map(|c| c.inner.clone());
         request.secrets = secrets
             .unwrap_or_default()

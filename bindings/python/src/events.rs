@@ -64,23 +64,11 @@ impl PyEvents {
         }
         listener.error
     }
-
-    fn project_of(event: &DeployEvent) -> &str {
-        match event {
-            DeployEvent::StepStarted { project, .. }
-            | DeployEvent::StepFinished { project, .. }
-            | DeployEvent::StepFailed { project, .. }
-            | DeployEvent::StepReverted { project, .. }
-            | DeployEvent::Switched { project, .. }
-            | DeployEvent::Log { project, .. }
-            | DeployEvent::Finished { project, .. } => project,
-        }
-    }
 }
 
 impl EventSink for PyEvents {
     fn emit(&self, event: &DeployEvent) {
-        let project = PyEvents::project_of(event);
+        let project = &event.project;
         // Most events have no listener: check before taking the GIL. The
         // GIL is always taken before the lock, never the other way round.
         if !self.lock().contains_key(project) {

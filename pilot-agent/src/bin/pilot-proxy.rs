@@ -93,11 +93,20 @@ enum CliError {
     #[error(transparent)]
     Core(#[from] pilot_core::Error),
     /// A result could not be printed as JSON.
-    #[error("cannot print the result as JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    #[error("cannot print the result as JSON: {cause}")]
+    Json {
+        /// The encoder's error.
+        cause: serde_json::Error,
+    },
     /// The drain timeout is not a usable number of seconds.
     #[error("invalid --timeout {0}: give a non-negative number of seconds")]
     Timeout(f64),
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(cause: serde_json::Error) -> Self {
+        CliError::Json { cause }
+    }
 }
 
 #[tokio::main]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use pilot_core::DeployRequest;
+use pilot_core::NewRelease;
 use pilot_core::config::AppConfig;
 use pilot_core::engine::{DeployState, Deployment};
 use pilot_core::protocol::{AgentMessage, ArchiveBytes, CommandId, CommandOutcome, DeploySecrets};
@@ -49,7 +49,7 @@ impl Dispatcher {
             },
             None => order.source,
         };
-        let mut request = DeployRequest::new(order.project.clone(), source);
+        let mut request = NewRelease::new(order.project.clone(), source);
         request.secrets = order.secrets.into_secret_values();
         request.config = order.config.map(|config| *config);
         request.public_port = order.public_port;

@@ -40,7 +40,7 @@ impl ProgressRoutes {
 
 impl EventSink for ProgressRoutes {
     fn emit(&self, event: &DeployEvent) {
-        let command = lock(&self.routes).get(project_of(event)).copied();
+        let command = lock(&self.routes).get(event.project.as_str()).copied();
         match command {
             Some(command_id) => self.outbox.push(AgentMessage::Progress {
                 command_id,
@@ -48,7 +48,7 @@ impl EventSink for ProgressRoutes {
             }),
             // Recovery at start-up deploys nothing on anyone's behalf.
             None => tracing::debug!(
-                project = project_of(event),
+                project = event.project.as_str(),
                 "deploy event without a command"
             ),
         }
@@ -67,30 +67,17 @@ impl Drop for RouteGuard {
         lock(&self.routes.routes).remove(&self.project);
     }
 }
-
-/// The project an event is about.
-fn project_of(event: &DeployEvent) -> &str {
-    match event {
-        DeployEvent::StepStarted { project, .. }
-        | DeployEvent::StepFinished { project, .. }
-        | DeployEvent::StepFailed { project, .. }
-        | DeployEvent::StepReverted { project, .. }
-        | DeployEvent::Switched { project, .. }
-        | DeployEvent::Log { project, .. }
-        | DeployEvent::Finished { project, .. } => project,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::status::Counters;
+    use pilot_core::engine::DeployEventKind;
 
     fn switched(project: &str) -> DeployEvent {
-        DeployEvent::Switched {
+        DeployEvent {
             deployment: "d".into(),
             project: project.into(),
-            generation: 1,
+            kind: DeployEventKind::Switched { generation: 1 },
         }
     }
 

@@ -57,11 +57,11 @@ pub(crate) async fn connect(server: &str, tls: ServerTls, timeout: Duration) -> 
         })?
         .map_err(|source| Error::Connect {
             server: server.to_owned(),
-            source,
+            cause: source,
         })?;
-    let peer = tcp.peer_addr().map_err(|source| Error::Connect {
+    let peer = tcp.peer_addr().map_err(|cause| Error::Connect {
         server: server.to_owned(),
-        source,
+        cause,
     })?;
     // Small frames (heartbeats, acks) must not wait for Nagle.
     let _ = tcp.set_nodelay(true);
@@ -76,9 +76,9 @@ pub(crate) async fn connect(server: &str, tls: ServerTls, timeout: Duration) -> 
             })
         }
         ServerTls::Pinned(fingerprint) => {
-            let config = pinned_client_config(fingerprint).map_err(|source| Error::Protocol {
+            let config = pinned_client_config(fingerprint).map_err(|cause| Error::Protocol {
                 server: server.to_owned(),
-                source,
+                cause,
             })?;
             let name = ServerName::try_from(host.to_owned())
                 .or_else(|_| ServerName::try_from(FALLBACK_SERVER_NAME))
@@ -94,9 +94,9 @@ pub(crate) async fn connect(server: &str, tls: ServerTls, timeout: Duration) -> 
                     what: "finish the TLS handshake",
                     seconds: timeout.as_secs(),
                 })?
-                .map_err(|source| Error::TlsHandshake {
+                .map_err(|cause| Error::TlsHandshake {
                     server: server.to_owned(),
-                    source,
+                    cause,
                 })?;
             let (reader, writer) = tokio::io::split(stream);
             Ok(Connection {
@@ -118,9 +118,9 @@ pub(crate) async fn handshake(
     timeout: Duration,
 ) -> Result<Welcomed> {
     let codec = FrameCodec::new();
-    let protocol = |source| Error::Protocol {
+    let protocol = |cause| Error::Protocol {
         server: server.to_owned(),
-        source,
+        cause,
     };
     let exchange = async {
         codec

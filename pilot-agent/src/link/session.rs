@@ -93,9 +93,9 @@ async fn read_loop(
         let message = codec
             .read::<_, ServerMessage>(&mut reader)
             .await
-            .map_err(|source| Error::Protocol {
+            .map_err(|cause| Error::Protocol {
                 server: context.server.clone(),
-                source,
+                cause,
             })?;
         match message {
             None => {
@@ -236,9 +236,9 @@ async fn write_loop(
                 codec
                     .write(&mut link, outgoing.message())
                     .await
-                    .map_err(|source| Error::Protocol {
+                    .map_err(|cause| Error::Protocol {
                         server: context.server.clone(),
-                        source,
+                        cause,
                     })?;
                 writer.sent(context, &outgoing);
             }

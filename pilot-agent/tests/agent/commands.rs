@@ -14,7 +14,7 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use futures::FutureExt;
 use pilot_agent::Agent;
-use pilot_core::engine::{DeployEvent, DeployState, StepKind};
+use pilot_core::engine::{DeployEvent, DeployEventKind, DeployState, StepKind};
 use pilot_core::protocol::{
     AgentMessage, ArchiveBytes, Command, CommandId, CommandOutcome, DeploySecrets, NodeToken,
     ServerMessage,
@@ -184,7 +184,11 @@ async fn lifecycle(data_dir: &Path) {
         .iter()
         .filter_map(|m| match m {
             AgentMessage::Progress {
-                event: DeployEvent::StepStarted { step, .. },
+                event:
+                    DeployEvent {
+                        kind: DeployEventKind::StepStarted { step, .. },
+                        ..
+                    },
                 ..
             } => Some(*step),
             _ => None,

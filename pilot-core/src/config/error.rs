@@ -63,12 +63,12 @@ impl fmt::Display for Problem {
 #[non_exhaustive]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("cannot read {path}: {source}; check that the file exists and is readable")]
+    #[error("cannot read {path}: {cause}; check that the file exists and is readable")]
     Read {
         /// The file.
         path: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file was read but is not a valid config; every problem is listed,
     /// one per line.
@@ -139,7 +139,7 @@ mod tests {
     fn read_errors_have_no_problems() {
         let error = ConfigError::Read {
             path: PathBuf::from("/app/config.vpspilot.json"),
-            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            cause: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
         assert!(error.problems().is_empty());
         assert!(

@@ -82,7 +82,7 @@ pub fn load(path: &Path) -> Result<AppConfig, ConfigError> {
     };
     let text = std::fs::read_to_string(&file).map_err(|e| ConfigError::Read {
         path: file.clone(),
-        source: e,
+        cause: e,
     })?;
     parse(&text)
 }

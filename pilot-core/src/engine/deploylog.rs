@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::events::{DeployEvent, EventSink};
+use super::events::{DeployEvent, DeployEventKind, EventSink};
 use crate::error::{IoContext, Result};
 use crate::output::{LineSink, Stream};
 
@@ -73,11 +73,13 @@ impl LineSink for DeployLog {
             let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(file, "{line}");
         }
-        self.events.emit(&DeployEvent::Log {
+        self.events.emit(&DeployEvent {
             deployment: self.deployment.clone(),
             project: self.project.clone(),
-            stream,
-            line: line.to_string(),
+            kind: DeployEventKind::Log {
+                stream,
+                line: line.to_string(),
+            },
         });
     }
 }

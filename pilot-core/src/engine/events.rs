@@ -8,25 +8,46 @@ use serde::{Deserialize, Serialize};
 use super::state::{DeployState, StepKind};
 use crate::output::Stream;
 
-/// Something that happened during a deployment.
+/// Something that happened during a deployment: which deployment, of
+/// which project, and what ([`DeployEventKind`]). On the wire it is one
+/// flat object, `{"event": "<kind>", "deployment", "project", ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeployEvent {
+    /// Deployment id.
+    pub deployment: String,
+    /// Project.
+    pub project: String,
+    /// What happened.
+    #[serde(flatten)]
+    pub kind: DeployEventKind,
+}
+
+impl DeployEvent {
+    /// An event of `deployment` of `project`.
+    pub fn new(
+        deployment: impl Into<String>,
+        project: impl Into<String>,
+        kind: DeployEventKind,
+    ) -> Self {
+        DeployEvent {
+            deployment: deployment.into(),
+            project: project.into(),
+            kind,
+        }
+    }
+}
+
+/// What happened during a deployment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
-pub enum DeployEvent {
+pub enum DeployEventKind {
     /// A step began.
     StepStarted {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// The step.
         step: StepKind,
     },
     /// A step finished successfully.
     StepFinished {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// The step.
         step: StepKind,
         /// How long it took.
@@ -34,10 +55,6 @@ pub enum DeployEvent {
     },
     /// A step failed (secrets masked).
     StepFailed {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// The step.
         step: StepKind,
         /// Why.
@@ -45,28 +62,16 @@ pub enum DeployEvent {
     },
     /// A step's effects were undone.
     StepReverted {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// The step.
         step: StepKind,
     },
     /// Traffic of the project now goes to another release.
     Switched {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// Generation now receiving new connections.
         generation: u64,
     },
     /// One line of build or deploy output (secrets masked).
     Log {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// Which stream.
         stream: Stream,
         /// The line.
@@ -74,10 +79,6 @@ pub enum DeployEvent {
     },
     /// The deployment ended.
     Finished {
-        /// Deployment id.
-        deployment: String,
-        /// Project.
-        project: String,
         /// Its final state.
         state: DeployState,
         /// Why it did not succeed, if it did not.
@@ -135,5 +136,46 @@ pub struct FnEvents<F>(pub F);
 impl<F: Fn(&DeployEvent) + Send + Sync> EventSink for FnEvents<F> {
     fn emit(&self, event: &DeployEvent) {
         (self.0)(event)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_is_one_flat_object_on_the_wire() {
+        let event = DeployEvent::new(
+            "d-1",
+            "shop",
+            DeployEventKind::StepFinished {
+                step: StepKind::Build,
+                duration_ms: 1200,
+            },
+        );
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "event": "step_finished",
+                "deployment": "d-1",
+                "project": "shop",
+                "step": "build",
+                "duration_ms": 1200,
+            })
+        );
+        let back: DeployEvent = serde_json::from_value(json).unwrap();
+        assert_eq!(back, event);
+        let finished: DeployEvent = serde_json::from_str(
+            r#"{"event":"finished","deployment":"d-2","project":"shop","state":"succeeded","reason":null}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            finished.kind,
+            DeployEventKind::Finished {
+                state: DeployState::Succeeded,
+                reason: None
+            }
+        );
     }
 }

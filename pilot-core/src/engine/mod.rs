@@ -12,7 +12,7 @@
 //! ```no_run
 //! # async fn demo() -> pilot_core::Result<()> {
 //! use std::sync::Arc;
-//! use pilot_core::engine::{DeployRequest, Engine, EngineOptions, EngineParts, NoEvents};
+//! use pilot_core::engine::{Engine, EngineOptions, EngineParts, NewRelease, NoEvents};
 //! use pilot_core::proxy::Proxy;
 //! use pilot_core::source::SourceSpec;
 //! use pilot_core::supervisor::Supervisor;
@@ -33,18 +33,18 @@
 //! );
 //! engine.recover().await?;
 //! let source = SourceSpec::Dir { path: "examples/apps/python-hello".into() };
-//! let done = engine.deploy(DeployRequest::new("hello", source)).await?.succeeded()?;
+//! let done = engine.deploy(NewRelease::new("hello", source)).await?.succeeded()?;
 //! println!("generation {} is live", done.generation);
 //! # Ok(()) }
 //! ```
 
 mod deploylog;
 mod events;
+mod execution;
 mod lock;
 mod project;
 mod recovery;
 mod release;
-mod run;
 mod state;
 mod steps;
 
@@ -54,7 +54,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use events::{DeployEvent, EventLog, EventSink, FnEvents, NoEvents};
+pub use events::{DeployEvent, DeployEventKind, EventLog, EventSink, FnEvents, NoEvents};
 pub use project::{Generation, ProjectState, Slot};
 pub use recovery::RecoveryReport;
 pub use release::{PILOT_DIR, ReleaseFiles, ReleaseInfo, render_env};
@@ -139,7 +139,7 @@ impl Default for EngineOptions {
 
 /// A request to deploy a new release of a project.
 #[derive(Debug, Clone)]
-pub struct DeployRequest {
+pub struct NewRelease {
     /// The project (lowercase letters, digits, '-').
     pub project: String,
     /// Where the release comes from.
@@ -155,10 +155,10 @@ pub struct DeployRequest {
     pub public_port: Option<u16>,
 }
 
-impl DeployRequest {
+impl NewRelease {
     /// A request with no extra secrets.
     pub fn new(project: impl Into<String>, source: SourceSpec) -> Self {
-        DeployRequest {
+        NewRelease {
             project: project.into(),
             source,
             secrets: BTreeMap::new(),
@@ -216,16 +216,16 @@ impl Engine {
     /// Deploys a new release. Returns the finished journal whatever the
     /// outcome (check [`Deployment::state`] or call [`Deployment::succeeded`]);
     /// errors only when the deployment could not begin (bad name, busy project).
-    pub async fn deploy(&self, request: DeployRequest) -> Result<Deployment> {
+    pub async fn deploy(&self, request: NewRelease) -> Result<Deployment> {
         validate_project_name(&request.project)?;
-        run::deploy(self, request).await
+        execution::deploy(self, request).await
     }
 
     /// Rolls back to a kept generation (`None`: the one before the live one)
     /// without rebuilding. Same return convention as [`Engine::deploy`].
     pub async fn rollback(&self, project: &str, to: Option<u64>) -> Result<Deployment> {
         validate_project_name(project)?;
-        run::rollback(self, project, to).await
+        execution::rollback(self, project, to).await
     }
 
     /// Finishes or reverts deployments interrupted by a crash and makes sure

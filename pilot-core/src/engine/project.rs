@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::fsutil::{read_json, write_json_atomic};
-use crate::layout::NodeLayout;
+use crate::layout::{NodeLayout, ReleaseName};
 
 /// One kept release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,9 +25,9 @@ pub struct Generation {
 }
 
 impl Generation {
-    /// The release directory name, `<gen>-<version>`.
-    pub fn dir_name(&self) -> String {
-        format!("{}-{}", self.number, self.version)
+    /// The name of its release directory.
+    pub fn release_name(&self) -> ReleaseName {
+        ReleaseName::new(self.number, &self.version)
     }
 }
 

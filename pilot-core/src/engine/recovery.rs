@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use super::Engine;
+use super::execution::Execution;
 use super::lock::ProjectLock;
 use super::project::ProjectState;
-use super::run::Run;
 use super::service_name;
 use super::state::{DeployState, StepKind, StepStatus};
 use super::steps::{free_port, remove_unkept_releases, running};
@@ -65,7 +65,7 @@ pub(super) async fn recover(engine: &Engine) -> Result<RecoveryReport> {
                 .find(|s| s.status == StepStatus::Running)
                 .map(|s| s.step.to_string())
                 .unwrap_or_else(|| "between steps".into());
-            let mut run = Run::resume(engine, record)?;
+            let mut run = Execution::resume(engine, record)?;
             if watched && run.record.state() == DeployState::Running {
                 match run.run_step(StepKind::Retire).await {
                     Ok(()) => {
@@ -145,7 +145,7 @@ pub(super) async fn ensure_live(engine: &Engine, project: &str) -> Result<bool> 
         &[],
     );
     record.version = Some(generation.version.clone());
-    let mut run = Run::detached(engine, record, state.clone())?;
+    let mut run = Execution::detached(engine, record, state.clone())?;
     run.load_release()?;
     if running(services.as_ref(), &name).await.is_err() {
         let slot_ip = engine.options.slot_ip;
@@ -183,7 +183,7 @@ pub(super) async fn ensure_live(engine: &Engine, project: &str) -> Result<bool> 
     }
     crate::fsutil::switch_symlink(
         &engine.layout().current_link(project),
-        &std::path::Path::new("releases").join(generation.dir_name()),
+        &std::path::Path::new("releases").join(generation.release_name()),
     )?;
     if let Some(standby) = state.standby
         && running(

@@ -33,33 +33,33 @@ pub enum ProtocolError {
     },
 
     /// Reading or writing the connection failed.
-    #[error("could not {action} on the agent link: {source}; check the connection and reconnect")]
+    #[error("could not {action} on the agent link: {cause}; check the connection and reconnect")]
     Io {
         /// What was being done, e.g. "read a frame".
         action: &'static str,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// A frame's body is not a valid message of the expected kind.
     #[error(
-        "frame is not a valid {expected} message: {source}; check that the server and the agent \
+        "frame is not a valid {expected} message: {cause}; check that the server and the agent \
          run the same Pilot release"
     )]
     Decode {
         /// The message type that was expected, e.g. "AgentMessage".
         expected: &'static str,
         /// The JSON error.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 
     /// A message could not be encoded as JSON.
-    #[error("could not encode a {kind} message as JSON: {source}")]
+    #[error("could not encode a {kind} message as JSON: {cause}")]
     Encode {
         /// The message type, e.g. "ServerMessage".
         kind: &'static str,
         /// The JSON error.
-        source: serde_json::Error,
+        cause: serde_json::Error,
     },
 
     /// The peer speaks another protocol version.
@@ -104,7 +104,7 @@ pub enum ProtocolError {
 
     /// A PEM file or text could not be read or parsed.
     #[error(
-        "could not read the TLS {item} from {source_name}: {source}; check the file is PEM-encoded"
+        "could not read the TLS {item} from {source_name}: {cause}; check the file is PEM-encoded"
     )]
     Pem {
         /// "certificate" or "private key".
@@ -112,7 +112,7 @@ pub enum ProtocolError {
         /// The file path, or "PEM text".
         source_name: PathBuf,
         /// The parser's error.
-        source: rustls::pki_types::pem::Error,
+        cause: rustls::pki_types::pem::Error,
     },
 
     /// A certificate file holds no certificate.
@@ -124,20 +124,20 @@ pub enum ProtocolError {
 
     /// rustls refused the configuration (e.g. the key does not match the certificate).
     #[error(
-        "could not build the TLS configuration: {source}; check that the key belongs to the certificate"
+        "could not build the TLS configuration: {cause}; check that the key belongs to the certificate"
     )]
     TlsConfig {
         /// rustls' error.
-        source: rustls::Error,
+        cause: rustls::Error,
     },
 
     /// A self-signed certificate could not be generated.
     #[error(
-        "could not generate a self-signed TLS certificate: {source}; check the host names given"
+        "could not generate a self-signed TLS certificate: {cause}; check the host names given"
     )]
     CertificateGeneration {
         /// rcgen's error.
-        source: rcgen::Error,
+        cause: rcgen::Error,
     },
 }
 

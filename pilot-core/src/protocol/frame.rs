@@ -50,9 +50,9 @@ impl FrameCodec {
     /// Encodes one message as a complete frame (prefix and body).
     pub fn encode<M: Serialize>(&self, message: &M) -> Result<Vec<u8>> {
         let mut frame = vec![0u8; PREFIX_LEN];
-        serde_json::to_writer(&mut frame, message).map_err(|source| ProtocolError::Encode {
+        serde_json::to_writer(&mut frame, message).map_err(|cause| ProtocolError::Encode {
             kind: short_type_name::<M>(),
-            source,
+            cause,
         })?;
         let body_len = frame.len() - PREFIX_LEN;
         if body_len > self.max_frame_len {
@@ -81,11 +81,11 @@ impl FrameCodec {
             .await
             .map_err(|source| ProtocolError::Io {
                 action: "write a frame",
-                source,
+                cause: source,
             })?;
-        writer.flush().await.map_err(|source| ProtocolError::Io {
+        writer.flush().await.map_err(|cause| ProtocolError::Io {
             action: "flush a frame",
-            source,
+            cause,
         })
     }
 
@@ -145,9 +145,9 @@ impl FrameCodec {
 
     /// Decodes a frame body read by [`read_body`](Self::read_body).
     pub fn decode<M: DeserializeOwned>(&self, body: &[u8]) -> Result<M> {
-        serde_json::from_slice(body).map_err(|source| ProtocolError::Decode {
+        serde_json::from_slice(body).map_err(|cause| ProtocolError::Decode {
             expected: short_type_name::<M>(),
-            source,
+            cause,
         })
     }
 }
@@ -162,9 +162,9 @@ where
         let n = reader
             .read(&mut buf[filled..])
             .await
-            .map_err(|source| ProtocolError::Io {
+            .map_err(|cause| ProtocolError::Io {
                 action: "read a frame",
-                source,
+                cause,
             })?;
         if n == 0 {
             break;

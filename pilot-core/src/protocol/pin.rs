@@ -93,7 +93,7 @@ impl ServerCertVerifier for PinnedCertVerifier {
 pub fn pinned_client_config(pinned: CertFingerprint) -> Result<Arc<ClientConfig>> {
     let config = ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
-        .map_err(|source| ProtocolError::TlsConfig { source })?
+        .map_err(|cause| ProtocolError::TlsConfig { cause })?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCertVerifier::new(pinned)))
         .with_no_client_auth();

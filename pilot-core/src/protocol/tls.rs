@@ -79,12 +79,12 @@ impl TlsIdentity {
             .map_err(|source| ProtocolError::Pem {
                 item: "certificate",
                 source_name: cert_path.to_path_buf(),
-                source,
+                cause: source,
             })?;
-        let key = PrivateKeyDer::from_pem_file(key_path).map_err(|source| ProtocolError::Pem {
+        let key = PrivateKeyDer::from_pem_file(key_path).map_err(|cause| ProtocolError::Pem {
             item: "private key",
             source_name: key_path.to_path_buf(),
-            source,
+            cause,
         })?;
         Self::from_parts(chain, key, cert_path)
     }
@@ -97,13 +97,13 @@ impl TlsIdentity {
             .map_err(|source| ProtocolError::Pem {
                 item: "certificate",
                 source_name: origin.clone(),
-                source,
+                cause: source,
             })?;
-        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|source| {
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|cause| {
             ProtocolError::Pem {
                 item: "private key",
                 source_name: origin.clone(),
-                source,
+                cause,
             }
         })?;
         Self::from_parts(chain, key, &origin)
@@ -142,7 +142,7 @@ impl TlsIdentity {
                     .with_no_client_auth()
                     .with_single_cert(self.chain.clone(), self.key.clone_key())
             })
-            .map_err(|source| ProtocolError::TlsConfig { source })?;
+            .map_err(|cause| ProtocolError::TlsConfig { cause })?;
         Ok(Arc::new(config))
     }
 }
@@ -171,7 +171,7 @@ impl SelfSignedCert {
     /// Generates a certificate valid for `names` (host names or IP addresses).
     pub fn generate(names: &[String]) -> Result<Self> {
         let certified = rcgen::generate_simple_self_signed(names.to_vec())
-            .map_err(|source| ProtocolError::CertificateGeneration { source })?;
+            .map_err(|cause| ProtocolError::CertificateGeneration { cause })?;
         Ok(SelfSignedCert {
             cert_pem: certified.cert.pem(),
             key_pem: certified.signing_key.serialize_pem(),

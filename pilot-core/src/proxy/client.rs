@@ -46,9 +46,9 @@ impl ProxyClient {
 
     /// Sends one request and reads its response; error responses become errors.
     async fn call(&self, request: Request) -> Result<Response> {
-        let unreachable = |source| ProxyError::Unreachable {
+        let unreachable = |cause| ProxyError::Unreachable {
             socket: self.socket.clone(),
-            source,
+            cause,
         };
         let line = control::to_line(&RequestLine {
             version: PROTOCOL_VERSION,

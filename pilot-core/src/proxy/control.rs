@@ -100,7 +100,10 @@ impl Response {
     /// The wire form of an error raised while serving a request.
     pub(crate) fn from_error(error: &Error) -> Response {
         match error {
-            Error::Proxy(ProxyError::Bind { addr, source }) => Response::Error {
+            Error::Proxy(ProxyError::Bind {
+                addr,
+                cause: source,
+            }) => Response::Error {
                 kind: ErrorKind::Bind,
                 message: source.to_string(),
                 addr: Some(*addr),
@@ -134,7 +137,7 @@ impl Response {
         Some(match (kind, addr) {
             (ErrorKind::Bind, Some(addr)) => ProxyError::Bind {
                 addr,
-                source: match os_error {
+                cause: match os_error {
                     Some(code) => io::Error::from_raw_os_error(code),
                     None => io::Error::other(message),
                 },
@@ -207,12 +210,15 @@ mod tests {
         let addr: SocketAddr = "127.0.0.1:80".parse().unwrap();
         let error = Error::Proxy(ProxyError::Bind {
             addr,
-            source: io::Error::from(io::ErrorKind::AddrInUse),
+            cause: io::Error::from(io::ErrorKind::AddrInUse),
         });
         let wire = serde_json::to_string(&Response::from_error(&error)).unwrap();
         let back: Response = serde_json::from_str(&wire).unwrap();
         match back.into_error(Path::new("/run/p.sock")) {
-            Some(ProxyError::Bind { addr: got, source }) => {
+            Some(ProxyError::Bind {
+                addr: got,
+                cause: source,
+            }) => {
                 assert_eq!(got, addr);
                 assert!(source.to_string().contains("in use"), "{source}");
             }

@@ -250,9 +250,9 @@ impl ProxyDaemon {
 /// Creates the control socket (mode 0600), replacing a stale one left by a
 /// daemon that died, refusing when a live daemon still answers on it.
 fn bind_control(socket: &Path) -> Result<UnixListener> {
-    let fail = |source| ProxyError::ControlSocket {
+    let fail = |cause| ProxyError::ControlSocket {
         socket: socket.to_path_buf(),
-        source,
+        cause,
     };
     if let Some(dir) = socket.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).ctx("create directory", dir)?;

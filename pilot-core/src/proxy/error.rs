@@ -8,12 +8,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum ProxyError {
     /// The public address could not be bound.
-    #[error("cannot listen on {addr}: {source}; pick another public port")]
+    #[error("cannot listen on {addr}: {cause}; pick another public port")]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The proxy daemon reported a failure that is not a bind error.
@@ -25,7 +25,7 @@ pub enum ProxyError {
 
     /// The proxy daemon's control socket cannot be reached.
     #[error(
-        "cannot reach the proxy daemon at {}: {source}; start it with \
+        "cannot reach the proxy daemon at {}: {cause}; start it with \
          `pilot-proxy serve --socket {} --state <file>`",
         socket.display(),
         socket.display()
@@ -34,7 +34,7 @@ pub enum ProxyError {
         /// The control socket.
         socket: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The proxy daemon answered something this side does not understand.
@@ -61,17 +61,17 @@ pub enum ProxyError {
     },
 
     /// The worker threads could not be started.
-    #[error("cannot start {count} proxy worker threads: {source}; lower the worker count")]
+    #[error("cannot start {count} proxy worker threads: {cause}; lower the worker count")]
     Workers {
         /// How many were asked for.
         count: usize,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The control socket could not be created.
     #[error(
-        "cannot listen on control socket {}: {source}; remove the file if it is stale or \
+        "cannot listen on control socket {}: {cause}; remove the file if it is stale or \
          pick another --socket path",
         socket.display()
     )]
@@ -79,6 +79,6 @@ pub enum ProxyError {
         /// The control socket.
         socket: PathBuf,
         /// The I/O error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }

@@ -21,7 +21,7 @@ const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
 /// Binds `addr` with `SO_REUSEADDR` and starts listening.
 pub(crate) fn bind(addr: SocketAddr) -> Result<TcpListener, ProxyError> {
-    let fail = |source| ProxyError::Bind { addr, source };
+    let fail = |cause| ProxyError::Bind { addr, cause };
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {
@@ -54,9 +54,9 @@ impl Listening {
             None => tokio::spawn(accept_loop(listener, route, stop.clone(), None)),
             Some(workers) => workers
                 .listen(listener, route, stop.clone())
-                .map_err(|source| ProxyError::Bind {
+                .map_err(|cause| ProxyError::Bind {
                     addr: public,
-                    source,
+                    cause,
                 })?,
         };
         Ok(Listening { public, stop, task })

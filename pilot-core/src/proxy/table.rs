@@ -83,7 +83,7 @@ impl Proxy {
             return Ok(Some(Arc::clone(workers)));
         }
         let started =
-            Workers::start(count).map_err(|source| ProxyError::Workers { count, source })?;
+            Workers::start(count).map_err(|cause| ProxyError::Workers { count, cause })?;
         Ok(Some(Arc::clone(
             self.workers.get_or_init(|| Arc::new(started)),
         )))
@@ -190,7 +190,7 @@ fn lose(table: &mut BTreeMap<String, Entry>, project: &str, public: SocketAddr) 
 /// Whether a bind of `new` failed only because `old`, the same route's
 /// current listener, holds its port.
 fn holds_port(old: SocketAddr, new: SocketAddr, error: &ProxyError) -> bool {
-    let in_use = matches!(error, ProxyError::Bind { source, .. } if source.kind() == std::io::ErrorKind::AddrInUse);
+    let in_use = matches!(error, ProxyError::Bind { cause: source, .. } if source.kind() == std::io::ErrorKind::AddrInUse);
     in_use && old.port() == new.port()
 }
 

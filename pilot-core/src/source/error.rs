@@ -24,14 +24,14 @@ pub enum SourceError {
     },
 
     /// A file or directory operation failed.
-    #[error("could not {action} {path}: {source}")]
+    #[error("could not {action} {path}: {cause}")]
     Io {
         /// What was being done, e.g. "create directory".
         action: &'static str,
         /// The file or directory involved.
         path: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The git repository does not exist or could not be reached.
@@ -252,7 +252,7 @@ impl SourceError {
         SourceError::Io {
             action,
             path: path.into(),
-            source,
+            cause: source,
         }
     }
 

@@ -14,17 +14,17 @@ use super::Shared;
 use super::monitor::{ExitWatch, Running};
 use super::procfs::{self, Markers};
 use super::pump;
-use super::slot::{self, Instance, Slot, SlotState};
 use super::state::Desired;
 use super::stop;
+use super::supervised::{self, Instance, Supervised, SupervisedState};
 use crate::error::Result;
 use crate::service::ServiceState;
 
 /// Brings one recorded service back under supervision.
 pub(super) async fn resume(
     shared: &Arc<Shared>,
-    slot: &Arc<Slot>,
-    st: &mut SlotState,
+    slot: &Arc<Supervised>,
+    st: &mut SupervisedState,
 ) -> Result<()> {
     let active = matches!(
         st.record.state,
@@ -57,7 +57,13 @@ pub(super) async fn resume(
 }
 
 /// Watches a live process of an earlier supervisor without restarting it.
-fn adopt(shared: &Arc<Shared>, slot: &Arc<Slot>, st: &mut SlotState, pid: u32, start_ticks: u64) {
+fn adopt(
+    shared: &Arc<Shared>,
+    slot: &Arc<Supervised>,
+    st: &mut SupervisedState,
+    pid: u32,
+    start_ticks: u64,
+) {
     match st.record.read_fd.map(|fd| reopen_pipe(pid, fd)) {
         Some(Ok(reader)) => {
             let sink = st.log_sink(slot, &shared.options);
@@ -81,7 +87,7 @@ fn adopt(shared: &Arc<Shared>, slot: &Arc<Slot>, st: &mut SlotState, pid: u32, s
         pid,
         started: st.record.started_at.unwrap_or_else(SystemTime::now),
     };
-    slot::watch_over(shared, slot, st, running);
+    supervised::watch_over(shared, slot, st, running);
 }
 
 /// Opens the log pipe again through the read end the service process holds.
@@ -94,7 +100,11 @@ fn reopen_pipe(pid: u32, fd: i32) -> std::io::Result<pipe::Receiver> {
 }
 
 /// Starts a service again whose process ended while no supervisor watched.
-async fn restart(shared: &Arc<Shared>, slot: &Arc<Slot>, st: &mut SlotState) -> Result<()> {
+async fn restart(
+    shared: &Arc<Shared>,
+    slot: &Arc<Supervised>,
+    st: &mut SupervisedState,
+) -> Result<()> {
     let old_pid = st.record.pid;
     // Processes it left behind still carry its markers.
     let markers = Markers::new(&slot.name, &shared.state_dir);
@@ -104,11 +114,11 @@ async fn restart(shared: &Arc<Shared>, slot: &Arc<Slot>, st: &mut SlotState) -> 
     st.record.clear_process();
     st.record.restarts += 1;
     st.record.last_exit = Some("ended while no supervisor was running (status unknown)".into());
-    match slot::launch(shared, slot, st) {
+    match supervised::launch(shared, slot, st) {
         Ok(running) => {
             tracing::warn!(service = %slot.name, old_pid, pid = running.pid,
                 "service ended while unsupervised; restarted");
-            slot::watch_over(shared, slot, st, running);
+            supervised::watch_over(shared, slot, st, running);
             Ok(())
         }
         Err(error) => {

@@ -48,19 +48,19 @@ pub enum SupervisorError {
 
     /// The log pipe of a service could not be created.
     #[error(
-        "cannot create the log pipe of service {name}: {source}; check the open file limit \
+        "cannot create the log pipe of service {name}: {cause}; check the open file limit \
          (ulimit -n)"
     )]
     LogPipe {
         /// The service.
         name: String,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// The service process could not be started.
     #[error(
-        "cannot start service {name}: running /bin/sh in {} failed: {source}; check that the \
+        "cannot start service {name}: running /bin/sh in {} failed: {cause}; check that the \
          working directory exists and the environment has no NUL bytes",
         cwd.display()
     )]
@@ -70,7 +70,7 @@ pub enum SupervisorError {
         /// Its working directory.
         cwd: PathBuf,
         /// The underlying error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// `/proc` could not be read for a process the supervisor just started.

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{broadcast, mpsc};
 
-use super::slot::{self, Slot};
 use super::state::{self, Desired, ServiceRecord};
+use super::supervised::{self, Supervised};
 use super::{Supervisor, lock_map, logfile, stop};
 use crate::error::{Error, Result};
 use crate::service::{LogFollow, ServiceManager, ServiceSpec, ServiceState, ServiceStatus};
@@ -27,7 +27,7 @@ impl ServiceManager for Supervisor {
         state::validate_name(&spec.name)?;
         let slot = lock_map(&self.slots)
             .entry(spec.name.clone())
-            .or_insert_with(|| Slot::new(ServiceRecord::new(spec.clone())))
+            .or_insert_with(|| Supervised::new(ServiceRecord::new(spec.clone())))
             .clone();
         let mut st = slot.inner.lock().await;
         st.record.spec = spec.clone();
@@ -42,9 +42,9 @@ impl ServiceManager for Supervisor {
         }
         st.tracker.reset();
         st.record.desired = Desired::Running;
-        match slot::launch(&self.shared, &slot, &mut st) {
+        match supervised::launch(&self.shared, &slot, &mut st) {
             Ok(running) => {
-                slot::watch_over(&self.shared, &slot, &mut st, running);
+                supervised::watch_over(&self.shared, &slot, &mut st, running);
                 Ok(())
             }
             Err(error) => {
@@ -88,7 +88,7 @@ impl ServiceManager for Supervisor {
 
     async fn list(&self) -> Result<Vec<ServiceStatus>> {
         self.shared.ensure_attached()?;
-        let slots: Vec<Arc<Slot>> = lock_map(&self.slots).values().cloned().collect();
+        let slots: Vec<Arc<Supervised>> = lock_map(&self.slots).values().cloned().collect();
         let mut out = Vec::with_capacity(slots.len());
         for slot in slots {
             out.push(slot.inner.lock().await.record.status());

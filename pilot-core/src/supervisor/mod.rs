@@ -51,10 +51,10 @@ mod monitor;
 mod policy;
 mod procfs;
 mod pump;
-mod slot;
 mod spawn;
 mod state;
 mod stop;
+mod supervised;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -67,8 +67,8 @@ use tokio::task::JoinHandle;
 
 pub use error::SupervisorError;
 
-use self::slot::Slot;
 use self::state::ServiceRecord;
+use self::supervised::Supervised;
 use crate::error::{Error, IoContext, Result};
 
 /// Tuning of the supervisor.
@@ -136,7 +136,7 @@ impl Default for SupervisorOptions {
 /// ```
 pub struct Supervisor {
     shared: Arc<Shared>,
-    slots: Mutex<BTreeMap<String, Arc<Slot>>>,
+    slots: Mutex<BTreeMap<String, Arc<Supervised>>>,
 }
 
 impl fmt::Debug for Supervisor {
@@ -181,7 +181,7 @@ impl Supervisor {
             slots: Mutex::new(BTreeMap::new()),
         });
         for record in records {
-            let slot = Slot::new(record);
+            let slot = Supervised::new(record);
             lock_map(&supervisor.slots).insert(slot.name.clone(), slot.clone());
             let mut st = slot.inner.lock().await;
             adopt::resume(&shared, &slot, &mut st).await?;
@@ -207,7 +207,7 @@ impl Supervisor {
     }
 
     /// The slot of `name`, or an unknown-service error.
-    fn slot(&self, name: &str) -> Result<Arc<Slot>> {
+    fn slot(&self, name: &str) -> Result<Arc<Supervised>> {
         self.shared.ensure_attached()?;
         lock_map(&self.slots).get(name).cloned().ok_or_else(|| {
             SupervisorError::UnknownService {

@@ -11,8 +11,8 @@ use tokio_util::sync::CancellationToken;
 use super::Shared;
 use super::policy::{Decision, ExitOutcome};
 use super::procfs::{self, Markers};
-use super::slot::{self, Slot};
 use super::stop;
+use super::supervised::{self, Supervised};
 use crate::service::ServiceState;
 
 /// How often an adopted process (not our child) is checked.
@@ -70,7 +70,7 @@ pub(super) struct Running {
 /// the policy gives up.
 pub(super) async fn supervise(
     shared: Arc<Shared>,
-    slot: Arc<Slot>,
+    slot: Arc<Supervised>,
     epoch: u64,
     cancel: CancellationToken,
     mut running: Running,
@@ -125,7 +125,7 @@ pub(super) async fn supervise(
             return;
         }
         st.record.restarts += 1;
-        match slot::launch(&shared, &slot, &mut st) {
+        match supervised::launch(&shared, &slot, &mut st) {
             Ok(next) => {
                 tracing::info!(service = %slot.name, pid = next.pid, restarts = st.record.restarts,
                     delay_ms = delay.as_millis() as u64, "service restarted");

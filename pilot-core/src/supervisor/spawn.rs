@@ -36,9 +36,9 @@ pub(super) struct Spawned {
 /// Starts `spec` in a new session. `state_dir` is the canonical state
 /// directory, written to the `PILOT_SUPERVISOR` marker.
 pub(super) fn spawn(spec: &ServiceSpec, state_dir: &Path) -> Result<Spawned> {
-    let pipe_error = |source: std::io::Error| SupervisorError::LogPipe {
+    let pipe_error = |cause: std::io::Error| SupervisorError::LogPipe {
         name: spec.name.clone(),
-        source,
+        cause,
     };
     let (read, write) = nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| pipe_error(e.into()))?;
     let read = above_stdio(read).map_err(pipe_error)?;
@@ -65,10 +65,10 @@ pub(super) fn spawn(spec: &ServiceSpec, state_dir: &Path) -> Result<Spawned> {
     let spawned = command.spawn();
     // Drop our copies of the write end, so the pipe ends when the service does.
     drop(command);
-    let child = spawned.map_err(|source| SupervisorError::Spawn {
+    let child = spawned.map_err(|cause| SupervisorError::Spawn {
         name: spec.name.clone(),
         cwd: spec.cwd.clone(),
-        source,
+        cause,
     })?;
     let pid = child.id().ok_or_else(|| SupervisorError::ProcUnavailable {
         name: spec.name.clone(),

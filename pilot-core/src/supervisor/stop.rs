@@ -11,8 +11,8 @@ use super::Shared;
 use super::error::SupervisorError;
 use super::policy::ExitOutcome;
 use super::procfs::{self, Markers};
-use super::slot::{Instance, Slot, SlotState};
 use super::state::Desired;
+use super::supervised::{Instance, Supervised, SupervisedState};
 use crate::error::Result;
 use crate::service::ServiceState;
 
@@ -25,7 +25,11 @@ const SWEEP_PAUSE: Duration = Duration::from_millis(20);
 /// Stops the service held in `st` and persists it as stopped. No monitor
 /// restarts it afterwards. A no-op (apart from the leftover sweep) when it is
 /// not running.
-pub(super) async fn stop_locked(shared: &Shared, slot: &Slot, st: &mut SlotState) -> Result<()> {
+pub(super) async fn stop_locked(
+    shared: &Shared,
+    slot: &Supervised,
+    st: &mut SupervisedState,
+) -> Result<()> {
     st.new_epoch();
     st.record.desired = Desired::Stopped;
     // Persisted first, so a supervisor that dies mid-stop finishes the stop

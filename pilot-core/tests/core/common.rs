@@ -255,7 +255,7 @@ impl Setup {
     /// Deploys `dir` as `project` and insists it succeeds.
     pub async fn deploy_ok(&self, project: &str, dir: PathBuf) -> pilot_core::Deployment {
         self.engine
-            .deploy(pilot_core::DeployRequest::new(
+            .deploy(pilot_core::NewRelease::new(
                 project,
                 pilot_core::source::SourceSpec::Dir { path: dir },
             ))
@@ -268,7 +268,7 @@ impl Setup {
     /// Deploys `dir` as `project` and returns the journal, whatever the outcome.
     pub async fn deploy(&self, project: &str, dir: PathBuf) -> pilot_core::Deployment {
         self.engine
-            .deploy(pilot_core::DeployRequest::new(
+            .deploy(pilot_core::NewRelease::new(
                 project,
                 pilot_core::source::SourceSpec::Dir { path: dir },
             ))

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use pilot_core::engine::{DeployRequest, Deployment, EngineOptions, EventLog, StepKind};
+use pilot_core::engine::{Deployment, EngineOptions, EventLog, NewRelease, StepKind};
 use pilot_core::proxy::{ProxyClient, ProxyDaemon};
 use pilot_core::source::SourceSpec;
 use pilot_core::supervisor::Supervisor;
@@ -107,7 +107,7 @@ fn child(role: &str) {
             "deploy" => {
                 let app = PathBuf::from(std::env::var("PILOT_APP").unwrap());
                 let done = engine
-                    .deploy(DeployRequest::new("web", SourceSpec::Dir { path: app }))
+                    .deploy(NewRelease::new("web", SourceSpec::Dir { path: app }))
                     .await
                     .unwrap();
                 println!("{RESULT}{}", serde_json::to_string(&done).unwrap());
@@ -318,7 +318,10 @@ fn check_after_recovery(
         .as_array()
         .unwrap()
         .iter()
-        .map(|g| format!("{}-{}", g["number"], g["version"].as_str().unwrap()))
+        .map(|g| {
+            let number = g["number"].as_u64().unwrap();
+            pilot_core::ReleaseName::new(number, g["version"].as_str().unwrap()).to_string()
+        })
         .collect();
     let mut releases: Vec<String> = std::fs::read_dir(layout.releases_dir("web"))?
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::common::*;
 use pilot_core::Error;
-use pilot_core::engine::{DeployRequest, DeployState, EventLog};
+use pilot_core::engine::{DeployState, EventLog, NewRelease};
 use pilot_core::source::{GitRef, SourceSpec};
 
 async fn setup() -> Setup {
@@ -197,10 +197,10 @@ async fn deploys_from_git_and_refuses_a_concurrent_deploy() {
     let first = {
         let s = s.clone();
         let source = source.clone();
-        tokio::spawn(async move { s.engine.deploy(DeployRequest::new("web", source)).await })
+        tokio::spawn(async move { s.engine.deploy(NewRelease::new("web", source)).await })
     };
     tokio::time::sleep(Duration::from_millis(300)).await;
-    match s.engine.deploy(DeployRequest::new("web", source)).await {
+    match s.engine.deploy(NewRelease::new("web", source)).await {
         Err(Error::Busy { project, .. }) => assert_eq!(project, "web"),
         other => panic!("expected Busy, got {other:?}"),
     }
@@ -257,7 +257,7 @@ async fn the_sample_node_app_deploys_from_an_uploaded_archive() {
     assert!(status.success());
     let done = s
         .engine
-        .deploy(DeployRequest::new(
+        .deploy(NewRelease::new(
             "node",
             SourceSpec::Archive { path: archive },
         ))

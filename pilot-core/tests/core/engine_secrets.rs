@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::common::*;
-use pilot_core::engine::{DeployRequest, DeployState, EventLog, StepKind, StepStatus};
+use pilot_core::engine::{DeployState, EventLog, NewRelease, StepKind, StepStatus};
 use pilot_core::source::SourceSpec;
 use pilot_core::{SecretScope, SecretStore, SecretValue};
 
@@ -52,7 +52,7 @@ async fn secrets_stay_out_of_logs_journals_events_and_errors() {
             "echo \"starting with $TOKEN\"; echo \"db $DB_URL\" >&2; exec python3 app.py".into();
     });
     let done = engine
-        .deploy(DeployRequest::new("web", SourceSpec::Dir { path: good }))
+        .deploy(NewRelease::new("web", SourceSpec::Dir { path: good }))
         .await
         .unwrap()
         .succeeded()
@@ -94,7 +94,7 @@ async fn secrets_stay_out_of_logs_journals_events_and_errors() {
             serde_json::json!([format!("echo \"$TOKEN\" >&2; echo {PASSWORD}; exit 7")]);
     });
     let failed = engine
-        .deploy(DeployRequest::new("web", SourceSpec::Dir { path: bad }))
+        .deploy(NewRelease::new("web", SourceSpec::Dir { path: bad }))
         .await
         .unwrap();
     assert_eq!(failed.state(), DeployState::Failed);
@@ -108,7 +108,7 @@ async fn secrets_stay_out_of_logs_journals_events_and_errors() {
         c["env"]["B"] = "x-{{ALSO_MISSING}}-{{API_TOKEN}}".into();
     });
     let failed_missing = engine
-        .deploy(DeployRequest::new("web", SourceSpec::Dir { path: missing }))
+        .deploy(NewRelease::new("web", SourceSpec::Dir { path: missing }))
         .await
         .unwrap();
     assert_eq!(failed_missing.state(), DeployState::Failed);

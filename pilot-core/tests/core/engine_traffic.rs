@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::common::*;
-use pilot_core::engine::{DeployEvent, DeployRequest, DeployState, FnEvents};
+use pilot_core::engine::{DeployEvent, DeployEventKind, DeployState, FnEvents, NewRelease};
 use pilot_core::source::SourceSpec;
 
 /// Records when traffic switched to which version.
@@ -16,7 +16,11 @@ struct Switches(Mutex<Vec<(Instant, u64)>>);
 
 fn events(switches: Arc<Switches>) -> Arc<FnEvents<impl Fn(&DeployEvent) + Send + Sync>> {
     Arc::new(FnEvents(move |event: &DeployEvent| {
-        if let DeployEvent::Switched { generation, .. } = event {
+        if let DeployEvent {
+            kind: DeployEventKind::Switched { generation, .. },
+            ..
+        } = event
+        {
             switches
                 .0
                 .lock()
@@ -77,7 +81,7 @@ async fn deploys_and_rollbacks_drop_no_request() {
             fast_deployment(c, port);
             edit(c);
         });
-        DeployRequest::new("web", SourceSpec::Dir { path: dir })
+        NewRelease::new("web", SourceSpec::Dir { path: dir })
     };
 
     let v1 = engine
@@ -167,7 +171,7 @@ async fn a_release_that_turns_unhealthy_after_the_switch_is_rolled_back() {
     let (engine, _) = local_engine(&tmp.path().join("data"), events(switches.clone())).await;
     let v1 = app_version(&apps, "v1", |c| fast_deployment(c, port));
     engine
-        .deploy(DeployRequest::new("web", SourceSpec::Dir { path: v1 }))
+        .deploy(NewRelease::new("web", SourceSpec::Dir { path: v1 }))
         .await
         .unwrap()
         .succeeded()
@@ -182,7 +186,7 @@ async fn a_release_that_turns_unhealthy_after_the_switch_is_rolled_back() {
     });
     let started = Instant::now();
     let outcome = engine
-        .deploy(DeployRequest::new("web", SourceSpec::Dir { path: v4 }))
+        .deploy(NewRelease::new("web", SourceSpec::Dir { path: v4 }))
         .await
         .unwrap();
     let took = started.elapsed();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use pilot_core::engine::{DeployEvent, StepKind};
+use pilot_core::engine::{DeployEvent, DeployEventKind, StepKind};
 use pilot_core::protocol::{
     AgentMessage, Command, CommandId, CommandOutcome, DeploySecrets, FrameCodec, NodeToken,
     PROTOCOL_VERSION, ProtocolError, ServerMessage, TokenHash, check_version, link_allows_secrets,
@@ -58,10 +58,12 @@ fn agent_messages() -> Vec<AgentMessage> {
         AgentMessage::Metrics { batch, seq: 42 },
         AgentMessage::Progress {
             command_id: CommandId(7),
-            event: DeployEvent::StepStarted {
+            event: DeployEvent {
                 deployment: "d-1".into(),
                 project: "shop".into(),
-                step: StepKind::Build,
+                kind: DeployEventKind::StepStarted {
+                    step: StepKind::Build,
+                },
             },
         },
         AgentMessage::Result {

@@ -133,7 +133,10 @@ async fn bind_errors_cross_the_socket_typed() {
         .await
         .unwrap_err();
     match &error {
-        Error::Proxy(ProxyError::Bind { addr, source }) => {
+        Error::Proxy(ProxyError::Bind {
+            addr,
+            cause: source,
+        }) => {
             assert_eq!(*addr, public);
             assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
         }

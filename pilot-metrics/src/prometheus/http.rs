@@ -30,7 +30,7 @@ impl PrometheusEndpoint {
     pub async fn bind(addr: SocketAddr, sink: PrometheusSink) -> Result<Self> {
         let listener = TcpListener::bind(addr)
             .await
-            .map_err(|source| Error::Listen { addr, source })?;
+            .map_err(|cause| Error::Listen { addr, cause })?;
         Ok(PrometheusEndpoint { listener, sink })
     }
 

@@ -109,9 +109,9 @@ pub fn render_flake(config: &AppConfig, catalog: &Catalog) -> Result<RenderedFla
         AppType::Ruby => RubyFlake { f }.render(),
         AppType::Custom => return Err(Error::NoTemplate),
     };
-    let text = rendered.map_err(|source| Error::Render {
+    let text = rendered.map_err(|cause| Error::Render {
         template: config.app_type.as_str(),
-        source,
+        cause,
     })?;
     Ok(RenderedFlake { text, runtimes })
 }

@@ -110,9 +110,9 @@ pub fn render_host(spec: &HostSpec, catalog: &Catalog) -> Result<HostFiles> {
             .map(|a| NixLiteral::of(a))
             .collect(),
     };
-    let render_error = |source| Error::Render {
+    let render_error = |cause| Error::Render {
         template: "host",
-        source,
+        cause,
     };
     Ok(HostFiles {
         flake: HostFlake { h: &h }.render().map_err(render_error)?,

@@ -107,9 +107,9 @@ impl<'a> NixCall<'a> {
         if let Some(dir) = self.cwd {
             cmd.current_dir(dir);
         }
-        let mut child = cmd.spawn().map_err(|source| Error::NixMissing {
+        let mut child = cmd.spawn().map_err(|cause| Error::NixMissing {
             program: self.program.display().to_string(),
-            source,
+            cause,
         })?;
         let mut stdout = child.stdout.take();
         let stderr = child.stderr.take();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::support::NixTestbed;
-use pilot_core::engine::{DeployRequest, Engine, EngineOptions, EngineParts, EventLog};
+use pilot_core::engine::{Engine, EngineOptions, EngineParts, EventLog, NewRelease};
 use pilot_core::proxy::Proxy;
 use pilot_core::source::SourceSpec;
 use pilot_core::supervisor::Supervisor;
@@ -99,7 +99,7 @@ async fn python_hello_deploys_with_nix_and_rolls_back_without_building() {
     let port = free_port();
     let v1 = copy_app("python-hello", &tmp.path().join("v1"), port, |_| {});
     let first = engine
-        .deploy(DeployRequest::new("hello", SourceSpec::Dir { path: v1 }))
+        .deploy(NewRelease::new("hello", SourceSpec::Dir { path: v1 }))
         .await
         .unwrap()
         .succeeded()
@@ -131,7 +131,7 @@ async fn python_hello_deploys_with_nix_and_rolls_back_without_building() {
         std::fs::write(dir.join("VERSION"), "v2\n").unwrap();
     });
     engine
-        .deploy(DeployRequest::new("hello", SourceSpec::Dir { path: v2 }))
+        .deploy(NewRelease::new("hello", SourceSpec::Dir { path: v2 }))
         .await
         .unwrap()
         .succeeded()
@@ -181,7 +181,7 @@ async fn node_hello_deploys_with_nix() {
     let port = free_port();
     let app = copy_app("node-hello", &tmp.path().join("app"), port, |_| {});
     let done = engine
-        .deploy(DeployRequest::new("node", SourceSpec::Dir { path: app }))
+        .deploy(NewRelease::new("node", SourceSpec::Dir { path: app }))
         .await
         .unwrap()
         .succeeded()

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use pilot_core::engine::{DeployEvent, StepKind};
+use pilot_core::engine::{DeployEvent, DeployEventKind, StepKind};
 
 use super::output::duration_ms;
 use crate::events::ServerEvent;
@@ -129,19 +129,41 @@ impl ProgressView {
 /// The plain line of one deploy event, if it is worth one.
 fn plain_line(node: &str, event: &DeployEvent) -> Option<String> {
     Some(match event {
-        DeployEvent::StepStarted { step, .. } => format!("{node}: {step} started"),
-        DeployEvent::StepFinished {
-            step,
-            duration_ms: ms,
+        DeployEvent {
+            kind: DeployEventKind::StepStarted { step, .. },
+            ..
+        } => format!("{node}: {step} started"),
+        DeployEvent {
+            kind:
+                DeployEventKind::StepFinished {
+                    step,
+                    duration_ms: ms,
+                    ..
+                },
             ..
         } => format!("{node}: {step} done in {}", duration_ms(*ms)),
-        DeployEvent::StepFailed { step, error, .. } => format!("{node}: {step} failed: {error}"),
-        DeployEvent::StepReverted { step, .. } => format!("{node}: {step} undone"),
-        DeployEvent::Switched { generation, .. } => {
+        DeployEvent {
+            kind: DeployEventKind::StepFailed { step, error, .. },
+            ..
+        } => format!("{node}: {step} failed: {error}"),
+        DeployEvent {
+            kind: DeployEventKind::StepReverted { step, .. },
+            ..
+        } => format!("{node}: {step} undone"),
+        DeployEvent {
+            kind: DeployEventKind::Switched { generation, .. },
+            ..
+        } => {
             format!("{node}: traffic switched to generation {generation}")
         }
-        DeployEvent::Log { line, .. } => format!("{node} | {line}"),
-        DeployEvent::Finished { state, reason, .. } => match reason {
+        DeployEvent {
+            kind: DeployEventKind::Log { line, .. },
+            ..
+        } => format!("{node} | {line}"),
+        DeployEvent {
+            kind: DeployEventKind::Finished { state, reason, .. },
+            ..
+        } => match reason {
             Some(reason) => format!("{node}: {state}: {reason}"),
             None => format!("{node}: {state}"),
         },
@@ -171,17 +193,38 @@ fn live_event(
         None => steps.push((step, m)),
     };
     match event {
-        DeployEvent::StepStarted { step, .. } => mark(*step, Mark::Running),
-        DeployEvent::StepFinished { step, .. } => mark(*step, Mark::Done),
-        DeployEvent::StepFailed { step, .. } => mark(*step, Mark::Failed),
-        DeployEvent::StepReverted { step, .. } => mark(*step, Mark::Reverted),
-        DeployEvent::Log { line, .. } => {
+        DeployEvent {
+            kind: DeployEventKind::StepStarted { step, .. },
+            ..
+        } => mark(*step, Mark::Running),
+        DeployEvent {
+            kind: DeployEventKind::StepFinished { step, .. },
+            ..
+        } => mark(*step, Mark::Done),
+        DeployEvent {
+            kind: DeployEventKind::StepFailed { step, .. },
+            ..
+        } => mark(*step, Mark::Failed),
+        DeployEvent {
+            kind: DeployEventKind::StepReverted { step, .. },
+            ..
+        } => mark(*step, Mark::Reverted),
+        DeployEvent {
+            kind: DeployEventKind::Log { line, .. },
+            ..
+        } => {
             // Printing above the bars only fails when the terminal is gone.
             let _ = multi.println(format!("{node} | {line}"));
             return;
         }
-        DeployEvent::Switched { .. } => {}
-        DeployEvent::Finished { state, reason, .. } => {
+        DeployEvent {
+            kind: DeployEventKind::Switched { .. },
+            ..
+        } => {}
+        DeployEvent {
+            kind: DeployEventKind::Finished { state, reason, .. },
+            ..
+        } => {
             let tail = match reason {
                 Some(reason) => format!("{state}: {reason}"),
                 None => state.to_string(),
@@ -244,31 +287,39 @@ mod tests {
         let view = ProgressView::plain(Box::new(buffer.clone()));
         let ids = || ("d1".to_string(), "shop".to_string());
         let (deployment, project) = ids();
-        view.show(&deploy(DeployEvent::StepStarted {
+        view.show(&deploy(DeployEvent {
             deployment,
             project,
-            step: StepKind::Build,
+            kind: DeployEventKind::StepStarted {
+                step: StepKind::Build,
+            },
         }));
         let (deployment, project) = ids();
-        view.show(&deploy(DeployEvent::Log {
+        view.show(&deploy(DeployEvent {
             deployment,
             project,
-            stream: pilot_core::output::Stream::Stdout,
-            line: "compiling".into(),
+            kind: DeployEventKind::Log {
+                stream: pilot_core::output::Stream::Stdout,
+                line: "compiling".into(),
+            },
         }));
         let (deployment, project) = ids();
-        view.show(&deploy(DeployEvent::StepFinished {
+        view.show(&deploy(DeployEvent {
             deployment,
             project,
-            step: StepKind::Build,
-            duration_ms: 2_500,
+            kind: DeployEventKind::StepFinished {
+                step: StepKind::Build,
+                duration_ms: 2_500,
+            },
         }));
         let (deployment, project) = ids();
-        view.show(&deploy(DeployEvent::Finished {
+        view.show(&deploy(DeployEvent {
             deployment,
             project,
-            state: DeployState::Failed,
-            reason: Some("health check failed".into()),
+            kind: DeployEventKind::Finished {
+                state: DeployState::Failed,
+                reason: Some("health check failed".into()),
+            },
         }));
         view.show(&ServerEvent::RolloutFinished {
             project: "shop".into(),

@@ -166,7 +166,7 @@ pub(crate) fn parse(text: &str) -> Option<LiveMessage> {
 mod tests {
     use super::*;
     use pilot_core::TopProcesses;
-    use pilot_core::engine::DeployEvent;
+    use pilot_core::engine::{DeployEvent, DeployEventKind};
 
     #[test]
     fn every_server_event_reads_back() {
@@ -180,10 +180,10 @@ mod tests {
                 project: "shop".into(),
                 node: "web-1".into(),
                 rollout: "r1".into(),
-                event: DeployEvent::Switched {
+                event: DeployEvent {
                     deployment: "d1".into(),
                     project: "shop".into(),
-                    generation: 4,
+                    kind: DeployEventKind::Switched { generation: 4 },
                 },
             },
             ServerEvent::RolloutFinished {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::support::scripted::{
     ADMIN_PASSWORD, BAD_CONFIG, BUILD_LINE, CONFIG, ServedApi, archive_names,
 };
-use pilot_core::engine::DeployEvent;
+use pilot_core::engine::{DeployEvent, DeployEventKind};
 use pilot_server::ServerEvent;
 use pilot_server::api::types::{
     MetricsQuery, ProjectSourceView, RolloutStatus, Subscription, Topic,
@@ -253,7 +253,11 @@ async fn a_deploy_is_followed_live_to_its_end() {
         .iter()
         .filter_map(|e| match e {
             ServerEvent::Deploy {
-                event: DeployEvent::Log { line, .. },
+                event:
+                    DeployEvent {
+                        kind: DeployEventKind::Log { line, .. },
+                        ..
+                    },
                 node,
                 ..
             } if node == "web-1" => Some(line.as_str()),
@@ -264,7 +268,10 @@ async fn a_deploy_is_followed_live_to_its_end() {
     assert!(seen.iter().any(|e| matches!(
         e,
         ServerEvent::Deploy {
-            event: DeployEvent::StepFinished { .. },
+            event: DeployEvent {
+                kind: DeployEventKind::StepFinished { .. },
+                ..
+            },
             ..
         }
     )));

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use pilot_core::config;
-use pilot_core::engine::{DeployEvent, Deployment, DeploymentKind, StepKind};
+use pilot_core::engine::{DeployEvent, DeployEventKind, Deployment, DeploymentKind, StepKind};
 use pilot_core::protocol::{Command, CommandOutcome};
 use pilot_core::source::{GitRef, SourceSpec};
 use pilot_core::{SecretScope, SecretStore, SecretValue};
@@ -53,10 +53,12 @@ fn responder(node: &str, command: &Command) -> Vec<CommandUpdate> {
         })];
     };
     let record = journal(&project, 3);
-    let started = CommandUpdate::Progress(DeployEvent::StepStarted {
+    let started = CommandUpdate::Progress(DeployEvent {
         deployment: record.id.clone(),
         project: project.clone(),
-        step: StepKind::Build,
+        kind: DeployEventKind::StepStarted {
+            step: StepKind::Build,
+        },
     });
     if node.starts_with("bad-") {
         return vec![

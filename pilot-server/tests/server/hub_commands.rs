@@ -3,7 +3,7 @@
 
 use crate::support::agents::TestHub;
 use pilot_core::config::Strategy;
-use pilot_core::engine::{DeployEvent, Deployment, DeploymentKind, StepKind};
+use pilot_core::engine::{DeployEvent, DeployEventKind, Deployment, DeploymentKind, StepKind};
 use pilot_core::protocol::{AgentMessage, Command, CommandId, CommandOutcome, ServerMessage};
 use pilot_server::{CommandUpdate, LinkError, NodeLink};
 
@@ -34,10 +34,12 @@ async fn a_command_round_trip_carries_progress_logs_journal_and_result() {
     let id = received(agent.recv().await, &rollback());
     assert_eq!(id, run.id);
 
-    let event = DeployEvent::StepStarted {
+    let event = DeployEvent {
         deployment: "d1".into(),
         project: "shop".into(),
-        step: StepKind::Start,
+        kind: DeployEventKind::StepStarted {
+            step: StepKind::Start,
+        },
     };
     let journal = Deployment::new(
         "shop",

@@ -305,7 +305,7 @@ impl SqlStore {
             sqlx::Error::Database(e) if e.is_foreign_key_violation() => rule_not_found(rule_id),
             _ => Error::Database {
                 action: "open alert",
-                source,
+                cause: source,
             },
         })?;
         Ok(AlertEvent {

@@ -73,7 +73,7 @@ impl SqlStore {
             },
             _ => Error::Database {
                 action: "save deployment",
-                source,
+                cause: source,
             },
         })?;
         Ok(())

@@ -202,7 +202,7 @@ fn duplicate_project(source: sqlx::Error, project: &NewProject) -> Error {
         }
         _ => Error::Database {
             action: "insert project",
-            source,
+            cause: source,
         },
     }
 }
@@ -216,7 +216,7 @@ fn unknown_node(source: sqlx::Error, nodes: &[String]) -> Error {
         ),
         _ => Error::Database {
             action: "assign nodes to project",
-            source,
+            cause: source,
         },
     }
 }

@@ -95,12 +95,14 @@ impl MasterKey {
     /// when it does not exist yet.
     pub fn load_or_create(path: &Path) -> Result<Self> {
         match Self::load(path) {
-            Err(Error::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+            Err(Error::Io { cause: source, .. }) if source.kind() == ErrorKind::NotFound => {
                 let key = Self::generate();
                 match key.write_new_file(path) {
                     Ok(()) => Ok(key),
                     // Another process created it first: use theirs.
-                    Err(Error::Io { source, .. }) if source.kind() == ErrorKind::AlreadyExists => {
+                    Err(Error::Io { cause: source, .. })
+                        if source.kind() == ErrorKind::AlreadyExists =>
+                    {
                         Self::load(path)
                     }
                     Err(e) => Err(e),

@@ -2,15 +2,15 @@
 
 use std::path::Path;
 
+use super::super::execution::Execution;
 use super::super::release::{ReleaseFiles, ReleaseInfo};
-use super::super::run::Run;
 use super::super::state::StepKind;
 use crate::builder::BuildContext;
 use crate::config::AppConfig;
 use crate::error::{Error, Result};
 use crate::runtime::Toolchain;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn build(&mut self) -> Result<()> {
         let dir = self.release_dir().ok_or_else(|| Error::CorruptState {
             path: self.engine.layout().releases_dir(self.project()),

@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 
+use super::super::execution::Execution;
 use super::super::release::{ReleaseFiles, render_env};
-use super::super::run::Run;
 use super::super::state::{DeploymentKind, StepKind};
 use super::free_port;
 use crate::error::{Error, IoContext, Result};
@@ -11,7 +11,7 @@ use crate::fsutil::{remove_dir_all_if_exists, write_json_atomic};
 use crate::redact::Redactor;
 use crate::source;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn fetch(&mut self) -> Result<()> {
         let DeploymentKind::Deploy { source, config } = &self.record.kind else {
             return Ok(());

@@ -10,15 +10,15 @@ mod watch;
 use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 
+use super::execution::Execution;
 use super::project::{Generation, ProjectState};
-use super::run::Run;
 use super::state::StepKind;
 use crate::error::{Error, Result};
 use crate::fsutil::{remove_dir_all_if_exists, switch_symlink};
-use crate::layout::NodeLayout;
+use crate::layout::{NodeLayout, ReleaseName};
 use crate::redact::Redactor;
 
-impl Run<'_> {
+impl Execution<'_> {
     /// Executes one step.
     pub(super) async fn execute_step(&mut self, step: StepKind) -> Result<()> {
         match step {
@@ -72,10 +72,14 @@ pub(in crate::engine) fn remove_unkept_releases(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io("list", releases, e)),
     };
-    let kept: Vec<String> = state.generations.iter().map(Generation::dir_name).collect();
+    let kept: Vec<ReleaseName> = state
+        .generations
+        .iter()
+        .map(Generation::release_name)
+        .collect();
     for entry in entries.filter_map(|e| e.ok()) {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if !kept.contains(&name) {
+        if !kept.iter().any(|release| release.as_str() == name) {
             remove_dir_all_if_exists(&entry.path())?;
         }
     }
@@ -83,9 +87,9 @@ pub(in crate::engine) fn remove_unkept_releases(
 }
 
 /// Points `current` at a generation's release directory.
-pub(super) fn point_current(run: &Run<'_>, generation: u64, version: &str) -> Result<()> {
+pub(super) fn point_current(run: &Execution<'_>, generation: u64, version: &str) -> Result<()> {
     let link = run.engine.layout().current_link(run.project());
-    let target = Path::new("releases").join(format!("{generation}-{version}"));
+    let target = Path::new("releases").join(ReleaseName::new(generation, version));
     switch_symlink(&link, &target)
 }
 

@@ -2,14 +2,14 @@
 
 use std::net::SocketAddr;
 
-use super::super::run::Run;
+use super::super::execution::Execution;
 use super::super::service_name;
 use super::super::state::StepKind;
 use super::remove_unkept_releases;
 use crate::config::Strategy;
 use crate::error::Result;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn retire(&mut self) -> Result<()> {
         if self.config.is_none() {
             self.load_release()?;

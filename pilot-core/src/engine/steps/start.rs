@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use super::super::run::Run;
+use super::super::execution::Execution;
 use super::super::service_name;
 use super::super::state::StepKind;
 use super::{free_port, mask_error, running};
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::health::{HealthProbe, wait_healthy};
 use crate::service::ServiceSpec;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn start(&mut self) -> Result<()> {
         if self.config.is_none() {
             self.load_release()?;
@@ -71,7 +71,7 @@ impl Run<'_> {
     }
 
     /// A run over another kept generation of the same project, to rebuild its service.
-    pub(in crate::engine) fn sibling(&self, generation: u64) -> Result<Run<'_>> {
+    pub(in crate::engine) fn sibling(&self, generation: u64) -> Result<Execution<'_>> {
         let version = self
             .state
             .generation(generation)
@@ -84,7 +84,7 @@ impl Run<'_> {
         let mut record = self.record.clone();
         record.generation = generation;
         record.version = Some(version);
-        let mut run = Run::detached(self.engine, record, self.state.clone())?;
+        let mut run = Execution::detached(self.engine, record, self.state.clone())?;
         run.load_release()?;
         Ok(run)
     }

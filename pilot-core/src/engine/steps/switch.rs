@@ -2,16 +2,16 @@
 
 use std::net::SocketAddr;
 
-use super::super::events::DeployEvent;
+use super::super::events::{DeployEvent, DeployEventKind};
+use super::super::execution::Execution;
 use super::super::project::{Generation, Slot};
-use super::super::run::Run;
 use super::super::state::{DeploymentKind, StepKind};
 use super::point_current;
 use crate::error::{Error, Result};
 use crate::router::Route;
 use crate::time::now_ms;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn switch(&mut self) -> Result<()> {
         let port = self.record.port.ok_or_else(|| Error::CorruptState {
             path: self.engine.layout().deployments_dir(self.project()),
@@ -27,10 +27,10 @@ impl Run<'_> {
             })?;
         self.route_to(public_port, port).await?;
         let generation = self.record.generation;
-        self.emit(DeployEvent::Switched {
+        self.emit(DeployEvent {
             deployment: self.record.id.clone(),
             project: self.project().to_string(),
-            generation,
+            kind: DeployEventKind::Switched { generation },
         });
         let version = self.record.version.clone().unwrap_or_default();
         point_current(self, generation, &version)?;
@@ -81,10 +81,12 @@ impl Run<'_> {
             Some(previous) => {
                 if let Some(public_port) = self.state.public_port.or(self.record.public_port) {
                     self.route_to(public_port, previous.port).await?;
-                    self.emit(DeployEvent::Switched {
+                    self.emit(DeployEvent {
                         deployment: self.record.id.clone(),
                         project: self.project().to_string(),
-                        generation: previous.generation,
+                        kind: DeployEventKind::Switched {
+                            generation: previous.generation,
+                        },
                     });
                 }
                 if let Some(g) = self.state.generation(previous.generation).cloned() {

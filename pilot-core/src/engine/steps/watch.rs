@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::super::run::Run;
+use super::super::execution::Execution;
 use super::super::service_name;
 use super::super::state::StepKind;
 use super::running;
 use crate::error::{Error, Result};
 use crate::health::FailureCounter;
 
-impl Run<'_> {
+impl Execution<'_> {
     pub(in crate::engine) async fn watch(&mut self) -> Result<()> {
         let deployment = self.loaded_config()?.deployment.clone();
         let window = deployment.watch();

@@ -11,7 +11,9 @@ use axum::extract::Request;
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::IntoResponse;
-use pilot_core::engine::{DeployEvent, DeployState, Deployment, DeploymentKind, StepKind};
+use pilot_core::engine::{
+    DeployEvent, DeployEventKind, DeployState, Deployment, DeploymentKind, StepKind,
+};
 use pilot_core::output::Stream;
 use pilot_core::protocol::{Command, CommandOutcome};
 use pilot_core::source::SourceSpec;
@@ -69,24 +71,30 @@ fn deploy_script(node: &str, project: &str) -> Vec<CommandUpdate> {
     let event = |e: DeployEvent| CommandUpdate::Progress(e);
     let failing = node.starts_with("bad-");
     let mut updates = vec![
-        event(DeployEvent::StepStarted {
+        event(DeployEvent {
             deployment: id.clone(),
             project: project.to_string(),
-            step: StepKind::Build,
+            kind: DeployEventKind::StepStarted {
+                step: StepKind::Build,
+            },
         }),
-        event(DeployEvent::Log {
+        event(DeployEvent {
             deployment: id.clone(),
             project: project.to_string(),
-            stream: Stream::Stdout,
-            line: BUILD_LINE.to_string(),
+            kind: DeployEventKind::Log {
+                stream: Stream::Stdout,
+                line: BUILD_LINE.to_string(),
+            },
         }),
     ];
     if failing {
-        updates.push(event(DeployEvent::StepFailed {
+        updates.push(event(DeployEvent {
             deployment: id.clone(),
             project: project.to_string(),
-            step: StepKind::Build,
-            error: "exit status 1".into(),
+            kind: DeployEventKind::StepFailed {
+                step: StepKind::Build,
+                error: "exit status 1".into(),
+            },
         }));
         updates.push(CommandUpdate::Journal(Box::new(journal)));
         updates.push(CommandUpdate::Finished(CommandOutcome::Failed {
@@ -94,17 +102,21 @@ fn deploy_script(node: &str, project: &str) -> Vec<CommandUpdate> {
         }));
         return updates;
     }
-    updates.push(event(DeployEvent::StepFinished {
+    updates.push(event(DeployEvent {
         deployment: id.clone(),
         project: project.to_string(),
-        step: StepKind::Build,
-        duration_ms: 1200,
+        kind: DeployEventKind::StepFinished {
+            step: StepKind::Build,
+            duration_ms: 1200,
+        },
     }));
-    updates.push(event(DeployEvent::Finished {
+    updates.push(event(DeployEvent {
         deployment: id.clone(),
         project: project.to_string(),
-        state: DeployState::Succeeded,
-        reason: None,
+        kind: DeployEventKind::Finished {
+            state: DeployState::Succeeded,
+            reason: None,
+        },
     }));
     updates.push(CommandUpdate::Journal(Box::new(journal)));
     updates.push(CommandUpdate::Finished(CommandOutcome::Succeeded {

@@ -22,17 +22,17 @@ use crate::service::ServiceState;
 const FOLLOW_BUFFER: usize = 1024;
 
 /// A service known to the supervisor.
-pub(super) struct Slot {
+pub(super) struct Supervised {
     /// The service name.
     pub name: String,
     /// Live log lines.
     pub followers: broadcast::Sender<String>,
     /// Everything that changes; operations on one service run one at a time.
-    pub inner: tokio::sync::Mutex<SlotState>,
+    pub inner: tokio::sync::Mutex<SupervisedState>,
 }
 
-/// The mutable part of a [`Slot`].
-pub(super) struct SlotState {
+/// The mutable part of a [`Supervised`].
+pub(super) struct SupervisedState {
     /// What is persisted.
     pub record: ServiceRecord,
     /// Bumped by every start and stop request; a monitor of an older epoch
@@ -59,14 +59,14 @@ pub(super) struct Instance {
     pub exited: watch::Receiver<Option<ExitOutcome>>,
 }
 
-impl Slot {
+impl Supervised {
     /// A slot for a loaded or newly installed record.
     pub fn new(record: ServiceRecord) -> Arc<Self> {
         let (followers, _) = broadcast::channel(FOLLOW_BUFFER);
-        Arc::new(Slot {
+        Arc::new(Supervised {
             name: record.spec.name.clone(),
             followers,
-            inner: tokio::sync::Mutex::new(SlotState {
+            inner: tokio::sync::Mutex::new(SupervisedState {
                 record,
                 epoch: 0,
                 cancel: CancellationToken::new(),
@@ -78,7 +78,7 @@ impl Slot {
     }
 }
 
-impl SlotState {
+impl SupervisedState {
     /// Starts a new epoch: the current monitor stops caring about the service.
     pub fn new_epoch(&mut self) -> (u64, CancellationToken) {
         self.cancel.cancel();
@@ -88,7 +88,7 @@ impl SlotState {
     }
 
     /// Where pumped lines of the current spec go.
-    pub fn log_sink(&mut self, slot: &Slot, options: &SupervisorOptions) -> LogSink {
+    pub fn log_sink(&mut self, slot: &Supervised, options: &SupervisorOptions) -> LogSink {
         let path = &self.record.spec.log_file;
         let file = match &self.log {
             Some(file) if lock(file).path() == path => file.clone(),
@@ -119,7 +119,11 @@ fn lock(file: &Mutex<LogFile>) -> std::sync::MutexGuard<'_, LogFile> {
 /// Starts a new process of the service, records and persists it, and starts
 /// pumping its log. Once the process runs, a failure to persist is only
 /// logged: the process must be watched either way. The caller hands the result to [`watch_over`].
-pub(super) fn launch(shared: &Shared, slot: &Slot, st: &mut SlotState) -> Result<Running> {
+pub(super) fn launch(
+    shared: &Shared,
+    slot: &Supervised,
+    st: &mut SupervisedState,
+) -> Result<Running> {
     let spawned = spawn::spawn(&st.record.spec, &shared.state_dir)?;
     let started = SystemTime::now();
     let (exit_tx, exit_rx) = watch::channel(None);
@@ -151,8 +155,8 @@ pub(super) fn launch(shared: &Shared, slot: &Slot, st: &mut SlotState) -> Result
 /// Starts a monitor for `running` in a new epoch.
 pub(super) fn watch_over(
     shared: &Arc<Shared>,
-    slot: &Arc<Slot>,
-    st: &mut SlotState,
+    slot: &Arc<Supervised>,
+    st: &mut SupervisedState,
     running: Running,
 ) {
     let (epoch, cancel) = st.new_epoch();

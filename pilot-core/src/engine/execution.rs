@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use super::deploylog::DeployLog;
-use super::events::DeployEvent;
+use super::events::{DeployEvent, DeployEventKind};
 use super::lock::ProjectLock;
 use super::project::ProjectState;
 use super::release::ReleaseFiles;
 use super::state::{DeployState, Deployment, DeploymentKind, StepKind, StepStatus};
-use super::{DeployRequest, Engine};
+use super::{Engine, NewRelease};
 use crate::config::{AppConfig, Strategy};
 use crate::error::{Error, Result};
 use crate::fsutil::write_json_atomic;
@@ -33,7 +33,7 @@ pub(super) const ROLLBACK_PLAN: [StepKind; 5] = [
 ];
 
 /// Deploys a new release (see [`Engine::deploy`]).
-pub(super) async fn deploy(engine: &Engine, request: DeployRequest) -> Result<Deployment> {
+pub(super) async fn deploy(engine: &Engine, request: NewRelease) -> Result<Deployment> {
     let layout = engine.layout();
     let _lock = ProjectLock::acquire(layout, &request.project, "deploy")?;
     let mut state = ProjectState::load(layout, &request.project)?;
@@ -53,7 +53,7 @@ pub(super) async fn deploy(engine: &Engine, request: DeployRequest) -> Result<De
     );
     let mut record = record;
     record.public_port = request.public_port;
-    Run::new(engine, record, state, request.secrets)?
+    Execution::new(engine, record, state, request.secrets)?
         .execute()
         .await
 }
@@ -96,13 +96,13 @@ pub(super) async fn rollback(
     record.version = Some(generation.version.clone());
     record.commit = generation.commit.clone();
     record.public_port = state.public_port;
-    Run::new(engine, record, state, BTreeMap::new())?
+    Execution::new(engine, record, state, BTreeMap::new())?
         .execute()
         .await
 }
 
 /// One deployment in progress, with what its steps learned so far.
-pub(super) struct Run<'e> {
+pub(super) struct Execution<'e> {
     pub(super) engine: &'e Engine,
     pub(super) record: Deployment,
     pub(super) state: ProjectState,
@@ -115,7 +115,7 @@ pub(super) struct Run<'e> {
     pub(super) secret_values: Vec<String>,
 }
 
-impl<'e> Run<'e> {
+impl<'e> Execution<'e> {
     /// Starts a run and writes its first journal entry.
     pub(super) fn new(
         engine: &'e Engine,
@@ -130,7 +130,7 @@ impl<'e> Run<'e> {
             &record.id,
             &record.project,
         )?;
-        let run = Run {
+        let run = Execution {
             engine,
             record,
             state,
@@ -153,7 +153,7 @@ impl<'e> Run<'e> {
         record: Deployment,
         state: ProjectState,
     ) -> Result<Self> {
-        Ok(Run {
+        Ok(Execution {
             engine,
             record,
             state,
@@ -167,7 +167,7 @@ impl<'e> Run<'e> {
         })
     }
 
-    /// The config loaded by Configure or [`Run::load_release`].
+    /// The config loaded by Configure or [`Execution::load_release`].
     pub(super) fn loaded_config(&self) -> Result<&AppConfig> {
         self.config.as_ref().ok_or_else(|| Error::CorruptState {
             path: self.engine.layout().deployments_dir(&self.record.project),
@@ -178,7 +178,7 @@ impl<'e> Run<'e> {
     /// Picks up a journal left by an engine that stopped (recovery).
     pub(super) fn resume(engine: &'e Engine, record: Deployment) -> Result<Self> {
         let state = ProjectState::load(engine.layout(), &record.project)?;
-        let mut run = Run::new(engine, record, state, BTreeMap::new())?;
+        let mut run = Execution::new(engine, record, state, BTreeMap::new())?;
         if let Some(dir) = run.release_dir()
             && dir.exists()
         {
@@ -258,10 +258,10 @@ impl<'e> Run<'e> {
             record.started_ms = Some(now_ms());
         }
         self.save()?;
-        self.emit(DeployEvent::StepStarted {
+        self.emit(DeployEvent {
             deployment: self.record.id.clone(),
             project: self.record.project.clone(),
-            step,
+            kind: DeployEventKind::StepStarted { step },
         });
         let span = tracing::info_span!("step", project = %self.record.project, deployment = %self.record.id, step = %step);
         let result = tracing::Instrument::instrument(self.execute_step(step), span).await;
@@ -276,20 +276,21 @@ impl<'e> Run<'e> {
         }
         self.save()?;
         match &result {
-            Ok(()) => self.emit(DeployEvent::StepFinished {
+            Ok(()) => self.emit(DeployEvent {
                 deployment: self.record.id.clone(),
                 project: self.record.project.clone(),
-                step,
-                duration_ms: started.elapsed().as_millis() as u64,
+                kind: DeployEventKind::StepFinished {
+                    step,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                },
             }),
             Err(error) => {
                 let error = self.redactor.mask(&error.to_string()).into_owned();
                 self.log.note(&format!("{step} failed: {error}"));
-                self.emit(DeployEvent::StepFailed {
+                self.emit(DeployEvent {
                     deployment: self.record.id.clone(),
                     project: self.record.project.clone(),
-                    step,
-                    error,
+                    kind: DeployEventKind::StepFailed { step, error },
                 });
             }
         }
@@ -341,10 +342,10 @@ impl<'e> Run<'e> {
             if let Err(error) = self.save() {
                 errors.push(format!("journal: {error}"));
             }
-            self.emit(DeployEvent::StepReverted {
+            self.emit(DeployEvent {
                 deployment: self.record.id.clone(),
                 project: self.record.project.clone(),
-                step,
+                kind: DeployEventKind::StepReverted { step },
             });
         }
         errors
@@ -364,11 +365,10 @@ impl<'e> Run<'e> {
             None => self.log.note(&format!("deployment {state}")),
         }
         tracing::info!(project = %self.record.project, deployment = %self.record.id, %state, "deployment ended");
-        self.emit(DeployEvent::Finished {
+        self.emit(DeployEvent {
             deployment: self.record.id.clone(),
             project: self.record.project.clone(),
-            state,
-            reason,
+            kind: DeployEventKind::Finished { state, reason },
         });
         Ok(self.record)
     }
