@@ -28,16 +28,23 @@ fn member_totals(pids: &[u32]) -> (u64, u64, u64) {
 fn a_process_tree_sums_its_members() {
     let tree = ProcessTree::spawn(TREE);
     let root = tree.pid();
-    wait_for("the tree's four processes", Duration::from_secs(10), || {
-        tree_of(root).len() == 4
-    });
-    let members = tree_of(root);
-    let sessions: Vec<u32> = members.iter().map(|p| pid_stat(*p).unwrap().1).collect();
-    assert_eq!(
-        sessions.iter().filter(|s| **s == root).count(),
-        3,
-        "one member left the session"
+    // The third child is forked before it calls setsid: wait for both.
+    let in_root_session = |members: &[u32]| {
+        members
+            .iter()
+            .filter(|p| pid_stat(**p).is_some_and(|stat| stat.1 == root))
+            .count()
+    };
+    wait_for(
+        "the tree's four processes, one in a session of its own",
+        Duration::from_secs(10),
+        || {
+            let members = tree_of(root);
+            members.len() == 4 && in_root_session(&members) == 3
+        },
     );
+    let members = tree_of(root);
+    assert_eq!(in_root_session(&members), 3, "one member left the session");
 
     let target = ServiceTarget::process("tree-g4", root);
     let mut c = Collector::new(CollectorOptions::default()).unwrap();
