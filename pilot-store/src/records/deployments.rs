@@ -2,6 +2,7 @@
 //! steps, state, reason, version, generation and timings.
 
 use pilot_core::Deployment;
+use pilot_core::engine::DeployState;
 use serde::{Deserialize, Serialize};
 
 use super::{SqlStore, from_json, to_json};
@@ -104,4 +105,36 @@ impl SqlStore {
         .db("list deployments")?;
         rows.into_iter().map(DeploymentRow::into_record).collect()
     }
+
+    /// For every project at once, its newest deployment and its newest
+    /// succeeded one (a single record when they are the same), grouped by
+    /// project and newest first within each: what an overview of every
+    /// project needs, in one query.
+    pub async fn newest_and_live_deployments(&self) -> Result<Vec<(String, DeploymentRecord)>> {
+        let rows = on_pool!(self.db, pool => sqlx::query_as::<_, ProjectDeploymentRow>(
+            "SELECT project, id, node, record FROM ( \
+               SELECT project, id, node, record, state, created_ms, \
+                 ROW_NUMBER() OVER (PARTITION BY project ORDER BY created_ms DESC, id DESC) AS newest, \
+                 ROW_NUMBER() OVER (PARTITION BY project, state ORDER BY created_ms DESC, id DESC) \
+                   AS newest_in_state \
+               FROM deployments) AS ranked \
+             WHERE newest = 1 OR (state = $1 AND newest_in_state = 1) \
+             ORDER BY project, created_ms DESC, id DESC",
+        )
+        .bind(DeployState::Succeeded.to_string())
+        .fetch_all(pool)
+        .await)
+        .db("list newest deployments")?;
+        rows.into_iter()
+            .map(|row| Ok((row.project, row.deployment.into_record()?)))
+            .collect()
+    }
+}
+
+/// A deployment row with its project.
+#[derive(sqlx::FromRow)]
+struct ProjectDeploymentRow {
+    project: String,
+    #[sqlx(flatten)]
+    deployment: DeploymentRow,
 }

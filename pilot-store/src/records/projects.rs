@@ -332,13 +332,13 @@ impl SqlStore {
         .fetch_all(pool)
         .await)
         .db("list project nodes")?;
+        let mut nodes: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for (project, node) in assignments {
+            nodes.entry(project).or_default().push(node);
+        }
         rows.into_iter()
             .map(|row| {
-                let nodes = assignments
-                    .iter()
-                    .filter(|(p, _)| *p == row.name)
-                    .map(|(_, n)| n.clone())
-                    .collect();
+                let nodes = nodes.remove(&row.name).unwrap_or_default();
                 row.into_project(nodes)
             })
             .collect()

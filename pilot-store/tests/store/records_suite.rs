@@ -324,6 +324,26 @@ async fn deployments(db: &Database) {
     assert_eq!(gens, [2, 1]);
     assert_eq!(store.deployments("shop", 1).await.unwrap().len(), 1);
 
+    // The newest (generation 2, pending) is not live; nothing succeeded yet.
+    let overview = |rows: Vec<(String, pilot_store::records::DeploymentRecord)>| {
+        rows.into_iter()
+            .map(|(project, r)| (project, r.deployment.generation))
+            .collect::<Vec<_>>()
+    };
+    let newest = store.newest_and_live_deployments().await.unwrap();
+    assert_eq!(overview(newest), [("shop".to_string(), 2)]);
+    // An older succeeded one is listed after the newest.
+    let mut live = deployment(3);
+    live.created_ms = first.created_ms - 1;
+    live.transition(DeployState::Running).unwrap();
+    live.transition(DeployState::Succeeded).unwrap();
+    store.save_deployment("n1", &live).await.unwrap();
+    let newest = store.newest_and_live_deployments().await.unwrap();
+    assert_eq!(
+        overview(newest),
+        [("shop".to_string(), 2), ("shop".to_string(), 3)]
+    );
+
     let mut orphan = deployment(1);
     orphan.project = "ghost".into();
     let err = store.save_deployment("n1", &orphan).await.unwrap_err();
