@@ -8,8 +8,14 @@
 //! request. The stored user and epoch are kept for a few seconds
 //! ([`ApiSettings::account_cache_ttl`](super::ApiSettings::account_cache_ttl))
 //! between database reads; changes made through the API drop them at once.
+//!
+//! Browsers send the token in the [`cookie::SESSION_COOKIE`] cookie instead
+//! of the header; a request authenticated that way that changes anything
+//! must also carry the session's CSRF token ([`cookie::CSRF_HEADER`]).
 
 mod cache;
+pub mod cookie;
+pub(crate) mod login;
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -46,6 +52,10 @@ struct Claims {
     iat: i64,
     /// Expires at, Unix seconds.
     exp: i64,
+    /// A random id, so two sessions issued in the same second differ (and
+    /// so do their CSRF tokens).
+    #[serde(default)]
+    jti: String,
 }
 
 /// A verified session: the user as stored now and when the token expires.
@@ -127,7 +137,7 @@ fn unix_secs() -> i64 {
 }
 
 /// The signing key, refused when too short to be safe.
-fn signing_key(state: &AppState) -> ApiResult<&[u8]> {
+pub(crate) fn signing_key(state: &AppState) -> ApiResult<&[u8]> {
     let key = state.settings.jwt_secret.as_slice();
     if key.len() < MIN_KEY_LEN {
         return Err(ApiError::SigningKey {
@@ -148,6 +158,7 @@ pub async fn issue_session(state: &AppState, user: User) -> ApiResult<SessionVie
         epoch: epoch(&state.store, &user.username).await?,
         iat: now,
         exp: now.saturating_add(ttl),
+        jti: hex::encode(rand::random::<[u8; 16]>()),
     };
     let token = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -226,9 +237,24 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let token = bearer(parts)?.ok_or(ApiError::Unauthorized {
-            reason: "no session token was sent",
-        })?;
+        if let Some(token) = bearer(parts)? {
+            return verify(state, token).await.map(Authenticated);
+        }
+        let token = cookie::cookie(&parts.headers, cookie::SESSION_COOKIE).ok_or(
+            ApiError::Unauthorized {
+                reason: "no session token was sent",
+            },
+        )?;
+        if !parts.method.is_safe() {
+            let presented = parts
+                .headers
+                .get(cookie::CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            if !cookie::csrf_matches(signing_key(state)?, token, presented) {
+                return Err(ApiError::CsrfMismatch);
+            }
+        }
         verify(state, token).await.map(Authenticated)
     }
 }

@@ -34,6 +34,12 @@ pub enum ApiError {
         /// What was attempted.
         action: String,
     },
+    /// A change was sent with the browser's session cookie but without the
+    /// page's CSRF token.
+    #[error(
+        "the request carries the session cookie but not this session's CSRF token (X-CSRF-Token); reload the page and try again"
+    )]
+    CsrfMismatch,
     /// Too many failed logins.
     #[error("too many failed logins; wait {retry_after_secs} s before trying again")]
     RateLimited {
@@ -166,6 +172,7 @@ impl ApiError {
             }
             ApiError::BadSignature { .. } => (StatusCode::UNAUTHORIZED, "bad_signature"),
             ApiError::Forbidden { .. } => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::CsrfMismatch => (StatusCode::FORBIDDEN, "csrf"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
@@ -318,10 +325,12 @@ fn internal_message(id: &str) -> String {
     )
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// What the client is told: the error's message, or for an internal
+    /// error an id under which it is logged now.
+    pub(crate) fn public_message(&self) -> String {
         let (status, code) = self.status_and_code();
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
             let id = error_id();
             tracing::error!(code, error_id = %id, error = %self, "request failed");
             internal_message(&id)
@@ -330,10 +339,22 @@ impl IntoResponse for ApiError {
                 tracing::warn!(code, error = %self, "request failed");
             }
             self.to_string()
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = self.public_message();
+        let details = match &self {
+            ApiError::Invalid { field, reason } => {
+                Some(serde_json::json!([{ "path": field, "message": reason }]))
+            }
+            _ => self
+                .problems()
+                .and_then(|problems| serde_json::to_value(problems).ok()),
         };
-        let details = self
-            .problems()
-            .and_then(|problems| serde_json::to_value(problems).ok());
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_string(),

@@ -17,8 +17,8 @@ mod rollouts;
 mod ws;
 
 pub use auth::{
-    CreateUserRequest, LoginRequest, PasswordChangeRequest, SessionView, SetRoleRequest, UserView,
-    VerifyResponse,
+    CreateUserRequest, LoginRequest, PasswordChangeRequest, ResetPasswordRequest, SessionView,
+    SetRoleRequest, UserView, VerifyResponse,
 };
 pub use common::{ErrorBody, ErrorDetail, HealthResponse};
 pub use env::{SecretNames, SetSecretRequest};

@@ -1,8 +1,8 @@
 //! WebSockets: live events (`GET /api/v1/ws`) and log follow
 //! (`GET /api/v1/projects/{name}/logs/ws`).
 //!
-//! The session token comes in the `Authorization` header or, for browsers
-//! that cannot set headers on a WebSocket, as `?token=`. It is checked
+//! The session token comes in the `Authorization` header, as `?token=`, or
+//! in the dashboard's session cookie (from a page of this server only). It is checked
 //! before the upgrade and again every [`RECHECK`] while the socket is open,
 //! so a revoked session loses its sockets too.
 
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::header::{HOST, ORIGIN};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -19,7 +20,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth;
+use super::auth::{self, cookie};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::routes::logs::{LinesParam, batches};
@@ -56,16 +57,35 @@ impl FromRequestParts<AppState> for SocketSession {
         let from_header = auth::bearer(parts)?.map(str::to_string);
         let token = match from_header {
             Some(token) => token,
-            None => Query::<TokenParam>::from_request_parts(parts, state)
+            None => match Query::<TokenParam>::from_request_parts(parts, state)
                 .await
                 .ok()
                 .and_then(|Query(p)| p.token)
-                .ok_or(ApiError::Unauthorized {
-                    reason: "no session token was sent (header or ?token=)",
-                })?,
+            {
+                Some(token) => token,
+                None => cookie_session(parts)?,
+            },
         };
         auth::verify(state, &token).await?;
         Ok(SocketSession { token })
+    }
+}
+
+/// The session cookie of a browser's socket, accepted only from a page of
+/// this server: a browser sends cookies with WebSockets opened by any site,
+/// so the `Origin` must name the host the request was sent to.
+fn cookie_session(parts: &Parts) -> ApiResult<String> {
+    let token =
+        cookie::cookie(&parts.headers, cookie::SESSION_COOKIE).ok_or(ApiError::Unauthorized {
+            reason: "no session token was sent (header, ?token= or session cookie)",
+        })?;
+    let header = |name| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let origin_host = header(ORIGIN)
+        .and_then(|origin| origin.split_once("://"))
+        .map(|(_, host)| host);
+    match (origin_host, header(HOST)) {
+        (Some(origin), Some(host)) if origin.eq_ignore_ascii_case(host) => Ok(token.to_string()),
+        _ => Err(ApiError::CsrfMismatch),
     }
 }
 
@@ -100,6 +120,7 @@ async fn close_revoked(socket: &mut WebSocket) {
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Missing, malformed, expired or revoked token", body = ErrorBody),
+        (status = 403, description = "The session cookie came from a page of another site", body = ErrorBody),
     )
 )]
 async fn events(
@@ -175,6 +196,7 @@ async fn event_loop(mut socket: WebSocket, state: AppState, token: String) {
     responses(
         (status = 101, description = "Switching to the WebSocket protocol"),
         (status = 401, description = "Missing, malformed, expired or revoked token", body = ErrorBody),
+        (status = 403, description = "The session cookie came from a page of another site", body = ErrorBody),
         (status = 404, description = "No such project", body = ErrorBody),
         (status = 503, description = "No node of the project is connected", body = ErrorBody),
     )

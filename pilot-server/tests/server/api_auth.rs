@@ -32,6 +32,7 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/users", Access::Admin),
     ("DELETE", "/api/v1/users/{username}", Access::Admin),
     ("PUT", "/api/v1/users/{username}/role", Access::Admin),
+    ("PUT", "/api/v1/users/{username}/password", Access::Admin),
     ("GET", "/api/v1/nodes", Access::Read),
     ("POST", "/api/v1/nodes", Access::Admin),
     ("GET", "/api/v1/nodes/{name}", Access::Read),
@@ -69,7 +70,6 @@ const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/v1/ws", Access::Read),
     ("POST", "/api/v1/webhooks/github/{name}", Access::Public),
     ("GET", "/api/v1/openapi.json", Access::Public),
-    ("GET", "/", Access::Public),
     ("GET", "/health", Access::Public),
     ("GET", "/metrics", Access::Read),
 ];
@@ -219,15 +219,27 @@ async fn a_viewer_reads_but_changes_nothing() {
 #[tokio::test]
 async fn public_routes_need_no_token() {
     let api = TestApi::new().await;
-    for path in ["/", "/health", "/api/v1/openapi.json"] {
+    for path in ["/health", "/api/v1/openapi.json"] {
         let reply = api.call(Method::GET, path, None, Body::empty()).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
     }
-    let page = api.call(Method::GET, "/", None, Body::empty()).await.text();
-    assert!(
-        page.contains("web-1") && page.contains("connected"),
-        "{page}"
-    );
+    // The dashboard needs a session: signed out, it sends people to sign in
+    // and shows nothing of the inventory.
+    for path in [
+        "/",
+        "/nodes/web-1",
+        "/projects/new",
+        "/users",
+        "/settings",
+        "/alerts",
+    ] {
+        let reply = api.call(Method::GET, path, None, Body::empty()).await;
+        assert_eq!(reply.status, StatusCode::SEE_OTHER, "{path}");
+        assert!(!reply.text().contains("web-1"), "{path}");
+    }
+    let page = api.page("/", &api.viewer).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text().contains("web-1"), "{}", page.text());
     let unknown = api
         .call(Method::GET, "/api/v1/nope", None, Body::empty())
         .await;
@@ -441,6 +453,14 @@ async fn a_wrong_current_password_does_not_change_it() {
         StatusCode::OK
     );
     api.login("vic", VIEWER_PASSWORD).await;
+}
+
+#[tokio::test]
+async fn two_sessions_of_one_user_in_the_same_second_differ() {
+    let api = TestApi::new().await;
+    let first = api.login("vic", VIEWER_PASSWORD).await;
+    let second = api.login("vic", VIEWER_PASSWORD).await;
+    assert_ne!(first, second, "their CSRF tokens would be the same too");
 }
 
 #[tokio::test]

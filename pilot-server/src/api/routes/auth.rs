@@ -1,25 +1,18 @@
 //! `/auth`: log in, check a token, change the password.
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
-
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
-use axum::http::request::Parts;
+use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::audit;
+use crate::api::auth::login::{self, ClientAddr};
 use crate::api::auth::{self, Authenticated};
-use crate::api::error::{ApiError, ApiResult};
+use crate::api::error::ApiResult;
 use crate::api::extract::ApiJson;
 use crate::api::state::AppState;
 use crate::api::types::{
     ErrorBody, LoginRequest, PasswordChangeRequest, SessionView, VerifyResponse,
 };
-
-/// Longest user name considered for a login.
-const MAX_USERNAME: usize = 64;
 
 /// The routes of this module.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -27,37 +20,6 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(verify))
         .routes(routes!(change_password))
-}
-
-/// The client's IP address, when the server was started with connection info.
-pub(crate) struct ClientAddr(Option<IpAddr>);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
-    }
-}
-
-/// The throttling keys of a login attempt.
-fn limiter_keys(username: &str, addr: &ClientAddr) -> Vec<String> {
-    let mut keys = vec![format!("user:{}", username.to_lowercase())];
-    if let ClientAddr(Some(ip)) = addr {
-        keys.push(format!("ip:{ip}"));
-    }
-    keys
-}
-
-fn rate_limited(wait: Duration) -> ApiError {
-    ApiError::RateLimited {
-        retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-    }
 }
 
 /// Exchanges a user name and password for a session token. Failed attempts
@@ -78,25 +40,7 @@ async fn login(
     addr: ClientAddr,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<SessionView>> {
-    let name: String = request.username.chars().take(MAX_USERNAME).collect();
-    let keys = limiter_keys(&name, &addr);
-    if let Some(wait) = state.limiter.wait(&keys, Instant::now()) {
-        return Err(rate_limited(wait));
-    }
-    let user = if request.username.len() <= MAX_USERNAME {
-        state
-            .store
-            .verify_password(&request.username, &request.password)
-            .await?
-    } else {
-        None
-    };
-    let Some(user) = user else {
-        state.limiter.record_failure(&keys, Instant::now());
-        tracing::info!(username = %name, "failed login");
-        return Err(ApiError::BadCredentials);
-    };
-    state.limiter.record_success(&keys);
+    let user = login::check_login(&state, &addr, &request.username, &request.password).await?;
     Ok(Json(auth::issue_session(&state, user).await?))
 }
 
@@ -125,6 +69,7 @@ async fn verify(Authenticated(session): Authenticated) -> Json<VerifyResponse> {
     responses(
         (status = 200, description = "Changed; a new session", body = SessionView),
         (status = 401, description = "Missing, malformed, expired or revoked token", body = ErrorBody),
+        (status = 403, description = "Sent with the session cookie but without its CSRF token", body = ErrorBody),
         (status = 422, description = "Wrong current password or unacceptable new one", body = ErrorBody),
         (status = 429, description = "Too many wrong current passwords", body = ErrorBody),
     )
@@ -135,38 +80,8 @@ async fn change_password(
     addr: ClientAddr,
     ApiJson(request): ApiJson<PasswordChangeRequest>,
 ) -> ApiResult<Json<SessionView>> {
-    let username = session.user.username.clone();
-    let keys = limiter_keys(&username, &addr);
-    if let Some(wait) = state.limiter.wait(&keys, Instant::now()) {
-        return Err(rate_limited(wait));
-    }
-    if state
-        .store
-        .verify_password(&username, &request.current)
-        .await?
-        .is_none()
-    {
-        state.limiter.record_failure(&keys, Instant::now());
-        return Err(ApiError::invalid(
-            "current",
-            "it is not the current password; type it again",
-        ));
-    }
-    state.limiter.record_success(&keys);
-    state.store.set_password(&username, &request.new).await?;
-    auth::revoke_sessions(&state, &username).await?;
-    audit::record(
-        &state,
-        &username,
-        "user.password",
-        format!("user:{username}"),
-        serde_json::json!({}),
-    )
-    .await;
-    let user = state
-        .store
-        .user(&username)
-        .await?
-        .ok_or_else(|| ApiError::not_found("user", username.clone()))?;
+    let username = &session.user.username;
+    let user =
+        login::change_password(&state, &addr, username, &request.current, &request.new).await?;
     Ok(Json(auth::issue_session(&state, user).await?))
 }

@@ -96,11 +96,16 @@ async fn list_secrets(
     _: Authenticated,
     Path(name): Path<String>,
 ) -> ApiResult<Json<SecretNames>> {
-    let project = project(&state, &name).await?;
-    let base = state.secrets.names(&SecretScope::project(&name)).await?;
+    Ok(Json(secret_names(&state, &name).await?))
+}
+
+/// Names of the project's secrets, as `GET /projects/{name}/env` lists them.
+pub(crate) async fn secret_names(state: &AppState, name: &str) -> ApiResult<SecretNames> {
+    let project = project(state, name).await?;
+    let base = state.secrets.names(&SecretScope::project(name)).await?;
     let mut nodes = BTreeMap::new();
     for node in &project.nodes {
-        let names = state.secrets.names(&SecretScope::node(&name, node)).await?;
+        let names = state.secrets.names(&SecretScope::node(name, node)).await?;
         if !names.is_empty() {
             nodes.insert(node.clone(), names);
         }
@@ -119,11 +124,11 @@ async fn list_secrets(
                     }))
         })
         .collect();
-    Ok(Json(SecretNames {
+    Ok(SecretNames {
         project: base,
         nodes,
         missing,
-    }))
+    })
 }
 
 /// Sets a secret, project-wide or for one node.

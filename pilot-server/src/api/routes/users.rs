@@ -1,4 +1,4 @@
-//! `/users` (admin): list, create, delete, change role.
+//! `/users` (admin): list, create, delete, change role, reset a password.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -12,7 +12,9 @@ use crate::api::auth::{self, Admin};
 use crate::api::error::{ApiError, ApiResult};
 use crate::api::extract::ApiJson;
 use crate::api::state::AppState;
-use crate::api::types::{CreateUserRequest, ErrorBody, SetRoleRequest, UserView};
+use crate::api::types::{
+    CreateUserRequest, ErrorBody, ResetPasswordRequest, SetRoleRequest, UserView,
+};
 
 /// The routes of this module.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
@@ -20,6 +22,7 @@ pub(crate) fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_users, create_user))
         .routes(routes!(delete_user))
         .routes(routes!(set_role))
+        .routes(routes!(reset_password))
 }
 
 /// Refuses to leave the server without an admin.
@@ -163,4 +166,44 @@ async fn set_role(
         .await?
         .ok_or_else(|| ApiError::not_found("user", username))?;
     Ok(Json(user.into()))
+}
+
+/// Sets another user's password (for one who forgot theirs); every session
+/// of that user ends at once.
+#[utoipa::path(
+    put, path = "/users/{username}/password", tag = "users",
+    security(("bearer" = [])),
+    params(("username" = String, Path, description = "The user")),
+    request_body = ResetPasswordRequest,
+    responses(
+        (status = 204, description = "Changed; the user's sessions ended"),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 422, description = "Unacceptable password", body = ErrorBody),
+    )
+)]
+async fn reset_password(
+    State(state): State<AppState>,
+    Admin(session): Admin,
+    Path(username): Path<String>,
+    ApiJson(request): ApiJson<ResetPasswordRequest>,
+) -> ApiResult<StatusCode> {
+    if state.store.user(&username).await?.is_none() {
+        return Err(ApiError::not_found("user", username));
+    }
+    state
+        .store
+        .set_password(&username, &request.password)
+        .await?;
+    auth::revoke_sessions(&state, &username).await?;
+    audit::record(
+        &state,
+        session.actor(),
+        "user.password_reset",
+        format!("user:{username}"),
+        serde_json::json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }

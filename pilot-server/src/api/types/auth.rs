@@ -108,3 +108,17 @@ pub struct SetRoleRequest {
     /// The new role.
     pub role: Role,
 }
+
+/// `PUT /api/v1/users/{username}/password` (admin).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPasswordRequest {
+    /// The new password (at least 8 characters).
+    pub password: String,
+}
+
+impl std::fmt::Debug for ResetPasswordRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetPasswordRequest { .. }")
+    }
+}
