@@ -27,6 +27,7 @@ pub mod server;
 pub mod testing;
 #[cfg(feature = "client")]
 pub mod up;
+mod web;
 
 pub use error::{Error, Result};
 pub use events::{EventBus, ServerEvent};

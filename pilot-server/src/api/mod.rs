@@ -1,6 +1,7 @@
 //! The HTTP face of the server: the REST API under `/api/v1`, its
-//! WebSockets, the GitHub push webhook, the OpenAPI document, and the
-//! plain status page, health check and Prometheus metrics.
+//! WebSockets, the GitHub push webhook, the OpenAPI document, the health
+//! check and Prometheus metrics, and beside them the dashboard's pages
+//! (`crate::web`, not part of the OpenAPI document).
 //!
 //! [`router`] builds an `axum::Router` from an [`AppState`]; it holds no
 //! listener, so tests drive it with `tower::ServiceExt::oneshot` and the
@@ -10,8 +11,10 @@
 //!
 //! Authentication: `POST /api/v1/auth/login` returns a JWT to send as
 //! `Authorization: Bearer <token>`. Everything needs one except login,
-//! `/health`, the webhook (signed instead), the OpenAPI document and the
-//! status page `/`. Viewers may read; changing anything needs an admin.
+//! `/health`, the webhook (signed instead) and the OpenAPI document. Browsers
+//! signed in to the dashboard send the token as a cookie instead, with a
+//! CSRF token on every change. Viewers may read; changing anything needs an
+//! admin.
 //! Every change is recorded in the audit log, never with a secret value.
 //!
 //! ```no_run
@@ -32,7 +35,7 @@ pub mod error;
 pub mod extract;
 mod openapi;
 mod ratelimit;
-mod routes;
+pub(crate) mod routes;
 pub mod state;
 mod status;
 mod telemetry;
@@ -83,6 +86,7 @@ pub fn router(state: AppState) -> Router {
         .unwrap_or_else(|e| format!("{{\"error\": \"cannot encode the document: {e}\"}}"));
     state.telemetry.watch_rollouts(&state.events);
     routes
+        .merge(crate::web::routes())
         .fallback(unknown_route)
         .layer(Extension(openapi::DocumentJson(Arc::new(json))))
         .layer(middleware::from_fn_with_state(

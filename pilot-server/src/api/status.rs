@@ -1,13 +1,12 @@
-//! Routes outside `/api/v1`: the status page `GET /`, `GET /health` and the
+//! Routes outside `/api/v1`: the liveness check `GET /health` and the
 //! Prometheus exposition `GET /metrics`.
 
 use std::fmt::Write as _;
 
-use askama::Template;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use pilot_store::records::ProjectStatus;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,157 +15,13 @@ use super::auth::Authenticated;
 use super::error::{ApiError, ApiResult};
 use super::state::AppState;
 use super::telemetry::family;
-use super::types::{ErrorBody, HealthResponse, ProjectSourceView};
-
-/// Deployments shown per project on the status page.
-const PAGE_DEPLOYMENTS: u32 = 3;
+use super::types::{ErrorBody, HealthResponse};
 
 /// The routes of this module.
 pub(crate) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(status_page))
         .routes(routes!(health))
         .routes(routes!(prometheus))
-}
-
-/// The status page.
-#[derive(Template)]
-#[template(path = "status.html")]
-struct StatusPage {
-    version: &'static str,
-    generated: String,
-    nodes: Vec<NodeRow>,
-    projects: Vec<ProjectRow>,
-}
-
-struct NodeRow {
-    name: String,
-    online: bool,
-    last_seen: String,
-    system: String,
-}
-
-struct ProjectRow {
-    name: String,
-    status: String,
-    nodes: String,
-    port: String,
-    source: String,
-    deployments: Vec<DeploymentRow>,
-}
-
-struct DeploymentRow {
-    id: String,
-    node: String,
-    state: String,
-    version: String,
-    generation: u64,
-    started: String,
-    reason: String,
-}
-
-/// `YYYY-MM-DD HH:MM:SS UTC` of a Unix ms time.
-fn utc(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-use pilot_core::time::now_ms;
-
-/// A short description of a node's machine from its reported system info.
-fn system_line(info: Option<&serde_json::Value>) -> String {
-    let Some(info) = info else {
-        return "not reported yet".to_string();
-    };
-    let text = |key: &str| info.get(key).and_then(|v| v.as_str()).unwrap_or("?");
-    let cores = info.get("cpu_cores").and_then(|v| v.as_u64()).unwrap_or(0);
-    let memory_gib = info
-        .get("memory_total_bytes")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(0) as f64
-        / f64::from(1u32 << 30);
-    format!(
-        "{} · {cores} CPUs · {memory_gib:.1} GiB",
-        text("os_version")
-    )
-}
-
-/// A plain page of nodes, projects and their latest deployments; no
-/// session needed, nothing secret on it.
-#[utoipa::path(
-    get, path = "/", tag = "status",
-    responses((status = 200, description = "The status page", content_type = "text/html", body = String))
-)]
-async fn status_page(State(state): State<AppState>) -> ApiResult<Html<String>> {
-    let mut nodes = Vec::new();
-    for node in state.store.nodes().await? {
-        nodes.push(NodeRow {
-            online: state.nodes.is_online(&node.name),
-            last_seen: node.last_seen_ms.map_or_else(|| "never".to_string(), utc),
-            system: system_line(node.system_info.as_ref()),
-            name: node.name,
-        });
-    }
-    let mut projects = Vec::new();
-    for project in state.store.projects().await? {
-        let deployments = state
-            .store
-            .deployments(&project.name, PAGE_DEPLOYMENTS)
-            .await?
-            .into_iter()
-            .map(|r| DeploymentRow {
-                state: r.deployment.state().to_string(),
-                version: r.deployment.version.clone().unwrap_or_else(|| "-".into()),
-                generation: r.deployment.generation,
-                started: utc(r.deployment.created_ms),
-                reason: r.deployment.reason.clone().unwrap_or_default(),
-                id: r.deployment.id,
-                node: r.node,
-            })
-            .collect();
-        projects.push(ProjectRow {
-            status: project.status.to_string(),
-            nodes: project.nodes.join(", "),
-            port: project
-                .public_port
-                .map_or_else(|| "-".to_string(), |p| p.to_string()),
-            source: match ProjectSourceView::from(&project.source) {
-                ProjectSourceView::Git { url, branch } => match branch {
-                    Some(branch) => format!("{url} ({branch})"),
-                    None => url,
-                },
-                ProjectSourceView::Upload => "uploads".to_string(),
-            },
-            name: project.name,
-            deployments,
-        });
-    }
-    let page = StatusPage {
-        version: env!("CARGO_PKG_VERSION"),
-        generated: utc(now_ms()),
-        nodes,
-        projects,
-    };
-    page.render().map(Html).map_err(|e| ApiError::Render {
-        page: "status",
-        reason: e.to_string(),
-    })
 }
 
 /// Liveness: the server answers and its database is reachable.
@@ -240,16 +95,4 @@ async fn prometheus(State(state): State<AppState>, _: Authenticated) -> ApiResul
         out,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::utc;
-
-    #[test]
-    fn utc_formats_civil_dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(utc(951_782_400_000), "2000-02-29 00:00:00 UTC");
-        assert_eq!(utc(1_700_000_000_123), "2023-11-14 22:13:20 UTC");
-    }
 }

@@ -3,7 +3,6 @@
 
 use crate::support::api::{CONFIG, TestApi};
 use crate::support::flows::{create_git_project, finished, journaling_nodes};
-use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use pilot_core::protocol::Command;
 use pilot_core::{SecretScope, SecretStore};
@@ -120,7 +119,8 @@ async fn secrets_are_written_and_listed_by_name_but_never_returned() {
     ] {
         seen.push_str(&api.get(path, &api.admin).await.text());
     }
-    seen.push_str(&api.call(Method::GET, "/", None, Body::empty()).await.text());
+    seen.push_str(&api.page("/", &api.admin).await.text());
+    seen.push_str(&api.page("/projects/shop", &api.admin).await.text());
     seen.push_str(
         &api.get(
             &format!("/api/v1/rollouts/{}", rollout["id"].as_str().unwrap()),
@@ -287,8 +287,8 @@ async fn deploys_rollbacks_control_logs_and_history_work_through_the_deployer() 
         StatusCode::NOT_FOUND
     );
 
-    let page = api.call(Method::GET, "/", None, Body::empty()).await.text();
-    assert!(page.contains(id), "the status page lists the deployment");
+    let page = api.page("/projects/shop", &api.viewer).await.text();
+    assert!(page.contains(id), "the project page lists the deployment");
 
     let removed = api
         .json(

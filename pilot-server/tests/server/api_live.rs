@@ -1,5 +1,5 @@
 //! WebSockets over a real listener, metrics queries, system information,
-//! the Prometheus exposition and the status page.
+//! the Prometheus exposition.
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -178,6 +178,17 @@ impl TestApi {
             .await
     }
 
+    /// GET a dashboard page as a browser signed in with `token` would.
+    pub async fn page(&self, path: &str, token: &str) -> Reply {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(path)
+            .header("cookie", format!("pilot_session={token}"))
+            .body(Body::empty())
+            .expect("request");
+        self.send(request).await
+    }
+
     /// Sends a prepared request.
     pub async fn send(&self, request: Request<Body>) -> Reply {
         let response = self
