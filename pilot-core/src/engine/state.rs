@@ -159,6 +159,19 @@ impl fmt::Display for DeployState {
     }
 }
 
+impl std::str::FromStr for DeployState {
+    type Err = String;
+
+    /// The state named as [`fmt::Display`] writes it.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        use DeployState::*;
+        [Pending, Running, Reverting, Succeeded, Failed, RolledBack]
+            .into_iter()
+            .find(|state| state.to_string() == s)
+            .ok_or_else(|| format!("unknown deploy state {s:?}"))
+    }
+}
+
 /// What a deployment does.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -329,6 +342,15 @@ fn new_id(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_read_back_as_they_are_written() {
+        use DeployState::*;
+        for state in [Pending, Running, Reverting, Succeeded, Failed, RolledBack] {
+            assert_eq!(state.to_string().parse::<DeployState>(), Ok(state));
+        }
+        assert!("done".parse::<DeployState>().is_err());
+    }
 
     fn deployment() -> Deployment {
         Deployment::new(

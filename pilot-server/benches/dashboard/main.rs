@@ -139,6 +139,50 @@ async fn measure(
     (latencies, size)
 }
 
+/// `requests` GETs of `path` straight through the server's router (no
+/// socket, no client): the server's own time per request, body included.
+async fn server_time(
+    router: &axum::Router,
+    path: &str,
+    cookie: &str,
+    requests: usize,
+) -> (Vec<Duration>, usize) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let get = || async {
+        let request = axum::http::Request::get(path)
+            .header("cookie", cookie)
+            .header("host", "127.0.0.1")
+            .body(axum::body::Body::empty())
+            .expect("request");
+        let response = router.clone().oneshot(request).await.expect("infallible");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .len()
+    };
+    for _ in 0..20 {
+        get().await;
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    let mut size = 0;
+    for _ in 0..requests {
+        let t = Instant::now();
+        size = get().await;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    (latencies, size)
+}
+
 fn report(what: &str, latencies: &[Duration], size: usize) {
     println!(
         "{what:<34} {:>9} {:>9} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
@@ -188,8 +232,11 @@ async fn main() {
         "{:<34} {:>9} {:>9} {:>8} {:>8} {:>8} {:>8}",
         "dashboard", "requests", "bytes", "p50 ms", "p90 ms", "p99 ms", "max ms"
     );
+    let router = pilot_server::api::router(server.state().clone());
+    let (latencies, size) = server_time(&router, "/", &cookie, requests).await;
+    report("overview, server time", &latencies, size);
     let (latencies, size) = measure(&client, &format!("{base}/"), &cookie, requests).await;
-    report("overview (100 nodes, 300 projects)", &latencies, size);
+    report("overview over HTTP", &latencies, size);
     let chart = format!(
         "{base}/api/v1/metrics/query?metric=cpu_usage_percent&start=-30d&node={}&label.cpu=total",
         node_name(0)

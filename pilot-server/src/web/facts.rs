@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use pilot_core::engine::DeployState;
-use pilot_store::records::{DeploymentRecord, Node, Project, ProjectStatus};
+use pilot_store::records::{DeploymentSummary, Node, ProjectStatus, ProjectSummary};
 
 use super::view::{iso, utc};
 use crate::api::{ApiResult, AppState};
@@ -85,7 +85,7 @@ pub(crate) fn system_line(info: Option<&serde_json::Value>) -> String {
 }
 
 /// The row of one node.
-pub(crate) fn node_row(state: &AppState, node: Node, projects: &[Project]) -> NodeRow {
+pub(crate) fn node_row(state: &AppState, node: Node, projects: &[ProjectSummary]) -> NodeRow {
     let connection = state.agent_facts.connection(&node.name);
     NodeRow {
         online: state.nodes.is_online(&node.name),
@@ -105,17 +105,6 @@ pub(crate) fn node_row(state: &AppState, node: Node, projects: &[Project]) -> No
     }
 }
 
-/// Every node, by name.
-pub(crate) async fn node_rows(state: &AppState, projects: &[Project]) -> ApiResult<Vec<NodeRow>> {
-    Ok(state
-        .store
-        .nodes()
-        .await?
-        .into_iter()
-        .map(|node| node_row(state, node, projects))
-        .collect())
-}
-
 /// `http://HOST:PORT/` of an app on `node`: the agent's address, or the
 /// host the browser used when the agent runs on this machine.
 pub(crate) fn app_url(state: &AppState, node: &str, port: u16, host: &str) -> String {
@@ -132,11 +121,12 @@ pub(crate) fn app_url(state: &AppState, node: &str, port: u16, host: &str) -> St
     }
 }
 
-/// The row of one project, from its newest deployments (newest first).
+/// The row of one project, from its newest deployments (newest first;
+/// the newest and the newest succeeded one are enough).
 pub(crate) fn project_row(
     state: &AppState,
-    project: &Project,
-    deployments: &[DeploymentRecord],
+    project: &ProjectSummary,
+    deployments: &[DeploymentSummary],
     host: &str,
 ) -> ProjectRow {
     let online_nodes: Vec<String> = project
@@ -147,21 +137,11 @@ pub(crate) fn project_row(
         .collect();
     let live = deployments
         .iter()
-        .find(|r| r.deployment.state() == DeployState::Succeeded);
+        .find(|d| d.state == DeployState::Succeeded);
     let newest = deployments.first();
     let failure = newest
-        .filter(|r| {
-            matches!(
-                r.deployment.state(),
-                DeployState::Failed | DeployState::RolledBack
-            )
-        })
-        .map(|r| {
-            r.deployment
-                .reason
-                .clone()
-                .unwrap_or_else(|| "failed".into())
-        })
+        .filter(|d| matches!(d.state, DeployState::Failed | DeployState::RolledBack))
+        .map(|d| d.reason.clone().unwrap_or_else(|| "failed".into()))
         .unwrap_or_default();
     let health = match project.status {
         ProjectStatus::Deploying => "deploying",
@@ -171,46 +151,63 @@ pub(crate) fn project_row(
         _ if online_nodes.is_empty() => "no node connected",
         _ => "healthy",
     };
-    let port = live
-        .and_then(|r| r.deployment.public_port)
-        .or(project.public_port);
+    let port = live.and_then(|d| d.public_port).or(project.public_port);
     let url = match (live, port) {
-        (Some(record), Some(port)) => app_url(state, &record.node, port, host),
+        (Some(live), Some(port)) => app_url(state, &live.node, port, host),
         _ => String::new(),
     };
     ProjectRow {
         name: project.name.clone(),
         status: project.status.to_string(),
         version: live
-            .and_then(|r| r.deployment.version.clone())
+            .and_then(|d| d.version.clone())
             .unwrap_or_else(|| "-".into()),
-        generation: live.map_or(0, |r| r.deployment.generation),
+        generation: live.map_or(0, |d| d.generation),
         nodes: project.nodes.clone(),
         online_nodes,
         url,
         live_since_iso: live
-            .map(|r| iso(r.deployment.finished_ms.unwrap_or(r.deployment.created_ms)))
+            .map(|d| iso(d.finished_ms.unwrap_or(d.created_ms)))
             .unwrap_or_default(),
         health: health.to_string(),
         failure,
     }
 }
 
-/// Every project's row, by name, from one read of the deployments.
-pub(crate) async fn project_rows(
-    state: &AppState,
-    projects: &[Project],
-    host: &str,
-) -> ApiResult<Vec<ProjectRow>> {
-    let mut recent: HashMap<String, Vec<DeploymentRecord>> = HashMap::new();
-    for (project, record) in state.store.newest_and_live_deployments().await? {
-        recent.entry(project).or_default().push(record);
-    }
-    Ok(projects
-        .iter()
-        .map(|project| {
-            let deployments = recent.get(&project.name).map_or(&[][..], Vec::as_slice);
-            project_row(state, project, deployments, host)
+/// Every node and every project as rows, by name: three reads of the
+/// store, made at once.
+pub(crate) struct Inventory {
+    pub nodes: Vec<NodeRow>,
+    pub projects: Vec<ProjectRow>,
+}
+
+impl Inventory {
+    /// Reads it; `host` is the one the browser used (for apps' URLs).
+    pub async fn read(state: &AppState, host: &str) -> ApiResult<Inventory> {
+        let (projects, nodes, deployments) = tokio::try_join!(
+            state.store.project_summaries(),
+            state.store.nodes(),
+            state.store.newest_and_live_deployments(),
+        )?;
+        let mut recent: HashMap<String, Vec<DeploymentSummary>> = HashMap::new();
+        for summary in deployments {
+            recent
+                .entry(summary.project.clone())
+                .or_default()
+                .push(summary);
+        }
+        Ok(Inventory {
+            nodes: nodes
+                .into_iter()
+                .map(|node| node_row(state, node, &projects))
+                .collect(),
+            projects: projects
+                .iter()
+                .map(|project| {
+                    let deployments = recent.get(&project.name).map_or(&[][..], Vec::as_slice);
+                    project_row(state, project, deployments, host)
+                })
+                .collect(),
         })
-        .collect())
+    }
 }

@@ -16,9 +16,9 @@ mod settings;
 mod users;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
-pub use deployments::DeploymentRecord;
+pub use deployments::{DeploymentRecord, DeploymentSummary};
 pub use nodes::{Node, NodeToken};
-pub use projects::{NewProject, Project, ProjectSource, ProjectStatus};
+pub use projects::{NewProject, Project, ProjectSource, ProjectStatus, ProjectSummary};
 pub use users::{Role, User};
 
 use crate::db::Database;

@@ -125,6 +125,31 @@ pub struct Project {
     pub updated_ms: i64,
 }
 
+/// What lists show of a project: everything but its configuration and
+/// source, which are the large parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectSummary {
+    /// Unique name.
+    pub name: String,
+    /// Nodes the project is deployed to, by name.
+    pub nodes: Vec<String>,
+    /// The public port its traffic arrives on, if fixed.
+    pub public_port: Option<u16>,
+    /// Where it stands.
+    pub status: ProjectStatus,
+}
+
+impl From<&Project> for ProjectSummary {
+    fn from(project: &Project) -> Self {
+        ProjectSummary {
+            name: project.name.clone(),
+            nodes: project.nodes.clone(),
+            public_port: project.public_port,
+            status: project.status,
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ProjectRow {
     name: String,
@@ -135,28 +160,50 @@ struct ProjectRow {
     status: String,
     created_ms: i64,
     updated_ms: i64,
+    /// Its nodes, comma-separated by name (node names hold no commas).
+    nodes: Option<String>,
+}
+
+/// The node list of a row (`string_agg` of the names, NULL for none).
+fn split_nodes(nodes: Option<&str>) -> Vec<String> {
+    nodes
+        .unwrap_or_default()
+        .split(',')
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A row's public port and status, refused when out of range or unknown.
+fn checked_port_and_status(
+    name: &str,
+    public_port: Option<i64>,
+    status: &str,
+) -> Result<(Option<u16>, ProjectStatus)> {
+    let corrupt = |reason: String| Error::CorruptRow {
+        table: "projects",
+        key: name.to_string(),
+        reason,
+    };
+    let status = ProjectStatus::from_str(status)
+        .map_err(|_| corrupt(format!("unknown status {status:?}")))?;
+    let public_port = public_port
+        .map(u16::try_from)
+        .transpose()
+        .map_err(|_| corrupt("public_port is out of range".into()))?;
+    Ok((public_port, status))
 }
 
 impl ProjectRow {
-    fn into_project(self, nodes: Vec<String>) -> Result<Project> {
-        let corrupt = |reason: String| Error::CorruptRow {
-            table: "projects",
-            key: self.name.clone(),
-            reason,
-        };
-        let status = ProjectStatus::from_str(&self.status)
-            .map_err(|_| corrupt(format!("unknown status {:?}", self.status)))?;
-        let public_port = self
-            .public_port
-            .map(u16::try_from)
-            .transpose()
-            .map_err(|_| corrupt("public_port is out of range".into()))?;
+    fn into_project(self) -> Result<Project> {
+        let (public_port, status) =
+            checked_port_and_status(&self.name, self.public_port, &self.status)?;
         Ok(Project {
             config: from_json("projects", &self.name, &self.config)?,
             config_pinned: self.config_pinned,
             source: from_json("projects", &self.name, &self.source)?,
+            nodes: split_nodes(self.nodes.as_deref()),
             name: self.name,
-            nodes,
             public_port,
             status,
             created_ms: self.created_ms,
@@ -169,7 +216,9 @@ impl ProjectRow {
 macro_rules! select_project {
     ($tail:literal) => {
         concat!(
-            "SELECT name, config, config_pinned, source, public_port, status, created_ms, updated_ms \
+            "SELECT name, config, config_pinned, source, public_port, status, created_ms, updated_ms, \
+             (SELECT string_agg(node, ',' ORDER BY node) FROM project_nodes \
+              WHERE project_nodes.project = projects.name) AS nodes \
              FROM projects ",
             $tail
         )
@@ -222,17 +271,6 @@ fn unknown_node(source: sqlx::Error, nodes: &[String]) -> Error {
 }
 
 impl SqlStore {
-    async fn project_nodes(&self, name: &str) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> = on_pool!(self.db, pool => sqlx::query_as(
-            "SELECT node FROM project_nodes WHERE project = $1 ORDER BY node",
-        )
-        .bind(name)
-        .fetch_all(pool)
-        .await)
-        .db("read project nodes")?;
-        Ok(rows.into_iter().map(|(n,)| n).collect())
-    }
-
     async fn update_project(
         &self,
         name: &str,
@@ -311,13 +349,32 @@ impl SqlStore {
             .fetch_optional(pool)
             .await)
         .db("read project")?;
-        match row {
-            Some(row) => {
-                let nodes = self.project_nodes(name).await?;
-                row.into_project(nodes).map(Some)
-            }
-            None => Ok(None),
-        }
+        row.map(ProjectRow::into_project).transpose()
+    }
+
+    /// Every project's summary, by name (no configuration is read).
+    pub async fn project_summaries(&self) -> Result<Vec<ProjectSummary>> {
+        let rows: Vec<(String, Option<i64>, String, Option<String>)> =
+            on_pool!(self.db, pool => sqlx::query_as(
+            "SELECT name, public_port, status, \
+             (SELECT string_agg(node, ',' ORDER BY node) FROM project_nodes \
+              WHERE project_nodes.project = projects.name) AS nodes \
+             FROM projects ORDER BY name",
+        )
+        .fetch_all(pool)
+        .await)
+            .db("list project summaries")?;
+        rows.into_iter()
+            .map(|(name, public_port, status, nodes)| {
+                let (public_port, status) = checked_port_and_status(&name, public_port, &status)?;
+                Ok(ProjectSummary {
+                    nodes: split_nodes(nodes.as_deref()),
+                    name,
+                    public_port,
+                    status,
+                })
+            })
+            .collect()
     }
 
     /// Every project, by name.
@@ -326,22 +383,7 @@ impl SqlStore {
             .fetch_all(pool)
             .await)
         .db("list projects")?;
-        let assignments: Vec<(String, String)> = on_pool!(self.db, pool => sqlx::query_as(
-            "SELECT project, node FROM project_nodes ORDER BY project, node",
-        )
-        .fetch_all(pool)
-        .await)
-        .db("list project nodes")?;
-        let mut nodes: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for (project, node) in assignments {
-            nodes.entry(project).or_default().push(node);
-        }
-        rows.into_iter()
-            .map(|row| {
-                let nodes = nodes.remove(&row.name).unwrap_or_default();
-                row.into_project(nodes)
-            })
-            .collect()
+        rows.into_iter().map(ProjectRow::into_project).collect()
     }
 
     /// Names of the projects assigned to a node.

@@ -8,7 +8,8 @@ use pilot_core::engine::{DeployState, DeploymentKind, StepKind};
 use pilot_core::source::SourceSpec;
 use pilot_core::{Deployment, SecretScope};
 use pilot_store::records::{
-    AuditFilter, NewAuditEntry, NewProject, ProjectSource, ProjectStatus, Role,
+    AuditFilter, DeploymentSummary, NewAuditEntry, NewProject, ProjectSource, ProjectStatus,
+    ProjectSummary, Role,
 };
 use pilot_store::{Database, Error, SqlStore};
 
@@ -258,6 +259,16 @@ async fn projects(db: &Database) {
     assert_eq!(shop.public_port, Some(9090));
     assert_eq!(shop.nodes, ["n2"]);
     assert_eq!(store.projects_on_node("n2").await.unwrap(), ["shop"]);
+    let summaries = store.project_summaries().await.unwrap();
+    let full: Vec<ProjectSummary> = store
+        .projects()
+        .await
+        .unwrap()
+        .iter()
+        .map(Into::into)
+        .collect();
+    assert_eq!(summaries, full);
+    assert!(summaries.iter().any(|p| p.nodes == ["n2"]), "{summaries:?}");
     assert!(store.projects_on_node("n1").await.unwrap().is_empty());
     store.delete_node("n2").await.unwrap();
     assert!(
@@ -325,9 +336,9 @@ async fn deployments(db: &Database) {
     assert_eq!(store.deployments("shop", 1).await.unwrap().len(), 1);
 
     // The newest (generation 2, pending) is not live; nothing succeeded yet.
-    let overview = |rows: Vec<(String, pilot_store::records::DeploymentRecord)>| {
+    let overview = |rows: Vec<DeploymentSummary>| {
         rows.into_iter()
-            .map(|(project, r)| (project, r.deployment.generation))
+            .map(|d| (d.project, d.generation))
             .collect::<Vec<_>>()
     };
     let newest = store.newest_and_live_deployments().await.unwrap();
@@ -340,9 +351,20 @@ async fn deployments(db: &Database) {
     store.save_deployment("n1", &live).await.unwrap();
     let newest = store.newest_and_live_deployments().await.unwrap();
     assert_eq!(
-        overview(newest),
+        overview(newest.clone()),
         [("shop".to_string(), 2), ("shop".to_string(), 3)]
     );
+    // The summary says what the journal says.
+    let mut journal = store.deployment(&live.id).await.unwrap().unwrap();
+    assert_eq!(newest[1], DeploymentSummary::from(&journal));
+    journal.deployment.public_port = Some(8080);
+    store
+        .save_deployment("n1", &journal.deployment)
+        .await
+        .unwrap();
+    let newest = store.newest_and_live_deployments().await.unwrap();
+    assert_eq!(newest[1].public_port, Some(8080));
+    assert_eq!(newest[1].state, DeployState::Succeeded);
 
     let mut orphan = deployment(1);
     orphan.project = "ghost".into();

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use crate::api::AppState;
-use crate::web::facts::{self, NodeRow, ProjectRow};
+use crate::web::facts::{self, Inventory, NodeRow, ProjectRow};
 use crate::web::render::{OrPage, PageResult, page};
 use crate::web::session::Viewer;
 use crate::web::view::Shell;
@@ -27,17 +27,12 @@ pub(crate) async fn show(
     headers: HeaderMap,
 ) -> PageResult {
     let shell = Shell::new(&viewer, "Alerts", "alerts").topics("nodes,deploys");
-    let projects = state.store.projects().await.or_page(&shell)?;
-    let host = facts::request_host(&headers);
-    let offline = facts::node_rows(&state, &projects)
+    let inventory = Inventory::read(&state, &facts::request_host(&headers))
         .await
-        .or_page(&shell)?
-        .into_iter()
-        .filter(|n| !n.online)
-        .collect();
-    let troubled = facts::project_rows(&state, &projects, &host)
-        .await
-        .or_page(&shell)?
+        .or_page(&shell)?;
+    let offline = inventory.nodes.into_iter().filter(|n| !n.online).collect();
+    let troubled = inventory
+        .projects
         .into_iter()
         .filter(ProjectRow::needs_attention)
         .collect();

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use crate::api::AppState;
-use crate::web::facts::{self, NodeRow, ProjectRow};
+use crate::web::facts::{self, Inventory, NodeRow, ProjectRow};
 use crate::web::render::{OrPage, PageResult, page};
 use crate::web::session::Viewer;
 use crate::web::view::Shell;
@@ -28,10 +28,7 @@ pub(crate) async fn show(
     headers: HeaderMap,
 ) -> PageResult {
     let shell = Shell::new(&viewer, "Overview", "overview").topics("nodes,metrics,deploys");
-    let projects = state.store.projects().await.or_page(&shell)?;
-    let host = facts::request_host(&headers);
-    let nodes = facts::node_rows(&state, &projects).await.or_page(&shell)?;
-    let projects = facts::project_rows(&state, &projects, &host)
+    let Inventory { nodes, projects } = Inventory::read(&state, &facts::request_host(&headers))
         .await
         .or_page(&shell)?;
     Ok(page(

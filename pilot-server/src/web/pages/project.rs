@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use pilot_core::engine::DeploymentKind;
 use pilot_core::engine::{DeployState, StepStatus};
-use pilot_store::records::{AuditFilter, DeploymentRecord};
+use pilot_store::records::{AuditFilter, DeploymentRecord, DeploymentSummary};
 
 use crate::api::routes::env::secret_names;
 use crate::api::types::ProjectSourceView;
@@ -130,7 +130,8 @@ pub(crate) async fn show(
         .await
         .or_page(&shell)?;
     let host = facts::request_host(&headers);
-    let row = facts::project_row(&state, &project, &deployments, &host);
+    let summaries: Vec<DeploymentSummary> = deployments.iter().map(Into::into).collect();
+    let row = facts::project_row(&state, &(&project).into(), &summaries, &host);
     let mut seen = std::collections::HashSet::new();
     let history = deployments
         .iter()
