@@ -300,6 +300,64 @@ async fn failed_logins_are_throttled_with_growing_waits_and_success_resets() {
 }
 
 #[tokio::test]
+async fn the_sign_in_form_shares_the_api_login_throttle() {
+    let api = TestApi::build(FakeNodes::new(), |s| {
+        s.login_policy.free_failures = 1;
+        s.login_policy.base_delay = Duration::from_secs(60);
+    })
+    .await;
+    let failed = api
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            crate::support::api::json_body(&json!({ "username": "ada", "password": "wrong" })),
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
+
+    // The form's CSRF token is in its cookie and in a hidden field.
+    let form = api.call(Method::GET, "/login", None, Body::empty()).await;
+    let token = form
+        .headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("pilot_login="))
+        .and_then(|v| v.split(';').next())
+        .expect("GET /login sets the form's cookie")
+        .to_string();
+    let password = ADMIN_PASSWORD.replace(' ', "+");
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header(axum::http::header::COOKIE, format!("pilot_login={token}"))
+        .header(
+            axum::http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(Body::from(format!(
+            "username=ada&password={password}&csrf={token}&next="
+        )))
+        .unwrap();
+    let reply = api.send(request).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits: {}",
+        reply.text()
+    );
+    assert!(
+        !reply
+            .headers
+            .get_all(axum::http::header::SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap_or_default().starts_with("pilot_session=")),
+        "a throttled sign-in set a session"
+    );
+}
+
+#[tokio::test]
 async fn one_client_address_guessing_many_names_is_throttled() {
     let api = TestApi::new().await;
     for name in ["eve1", "eve2", "eve3"] {
