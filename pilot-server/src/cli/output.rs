@@ -116,21 +116,8 @@ pub fn duration_ms(ms: u64) -> String {
     }
 }
 
-/// A number of bytes as `512 B`, `1.5 KiB`, `3.2 GiB`.
-pub fn bytes(n: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = n;
-    let mut unit = 0;
-    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{value:.0} {}", UNITS[unit])
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+/// Bytes as `512 B`, `1.5 KiB`, `3.2 GiB`.
+pub use crate::web::view::bytes;
 
 #[cfg(test)]
 mod tests {

@@ -20,7 +20,7 @@ mod login;
 mod pages;
 mod render;
 mod session;
-mod view;
+pub(crate) mod view;
 
 use axum::Router;
 use axum::middleware;

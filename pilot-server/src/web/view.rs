@@ -121,12 +121,13 @@ pub(crate) fn duration(ms: i64) -> String {
     }
 }
 
-/// Bytes as `512 B`, `1.5 KiB`, `3.2 GiB`.
-pub(crate) fn bytes(value: f64) -> String {
+/// Bytes as `512 B`, `1.5 KiB`, `3.2 GiB` (the pages' and the command
+/// line's way of writing sizes).
+pub fn bytes(value: f64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = value.max(0.0);
+    let mut value = value;
     let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
+    while value.abs() >= 1024.0 && unit + 1 < UNITS.len() {
         value /= 1024.0;
         unit += 1;
     }
