@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use pilot_core::engine::DeployState;
-use pilot_store::records::{DeploymentSummary, Node, ProjectStatus, ProjectSummary};
+use pilot_store::records::{DeploymentSummary, Node, ProjectPlacement, ProjectStatus};
 
 use super::view::{iso, utc};
 use crate::api::{ApiResult, AppState};
@@ -85,7 +85,7 @@ pub(crate) fn system_line(info: Option<&serde_json::Value>) -> String {
 }
 
 /// The row of one node.
-pub(crate) fn node_row(state: &AppState, node: Node, projects: &[ProjectSummary]) -> NodeRow {
+pub(crate) fn node_row(state: &AppState, node: Node, projects: &[ProjectPlacement]) -> NodeRow {
     let connection = state.agent_facts.connection(&node.name);
     NodeRow {
         online: state.nodes.is_online(&node.name),
@@ -125,7 +125,7 @@ pub(crate) fn app_url(state: &AppState, node: &str, port: u16, host: &str) -> St
 /// the newest and the newest succeeded one are enough).
 pub(crate) fn project_row(
     state: &AppState,
-    project: &ProjectSummary,
+    project: &ProjectPlacement,
     deployments: &[DeploymentSummary],
     host: &str,
 ) -> ProjectRow {
@@ -185,7 +185,7 @@ impl Inventory {
     /// Reads it; `host` is the one the browser used (for apps' URLs).
     pub async fn read(state: &AppState, host: &str) -> ApiResult<Inventory> {
         let (projects, nodes, deployments) = tokio::try_join!(
-            state.store.project_summaries(),
+            state.store.project_placements(),
             state.store.nodes(),
             state.store.newest_and_live_deployments(),
         )?;

@@ -18,7 +18,7 @@ mod users;
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use deployments::{DeploymentRecord, DeploymentSummary};
 pub use nodes::{Node, NodeToken};
-pub use projects::{NewProject, Project, ProjectSource, ProjectStatus, ProjectSummary};
+pub use projects::{NewProject, Project, ProjectPlacement, ProjectSource, ProjectStatus};
 pub use users::{Role, User};
 
 use crate::db::Database;

@@ -125,10 +125,10 @@ pub struct Project {
     pub updated_ms: i64,
 }
 
-/// What lists show of a project: everything but its configuration and
-/// source, which are the large parts.
+/// Where a project runs and how it stands: its nodes, public port and
+/// status, without its configuration and source (the large parts).
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProjectSummary {
+pub struct ProjectPlacement {
     /// Unique name.
     pub name: String,
     /// Nodes the project is deployed to, by name.
@@ -139,9 +139,9 @@ pub struct ProjectSummary {
     pub status: ProjectStatus,
 }
 
-impl From<&Project> for ProjectSummary {
+impl From<&Project> for ProjectPlacement {
     fn from(project: &Project) -> Self {
-        ProjectSummary {
+        ProjectPlacement {
             name: project.name.clone(),
             nodes: project.nodes.clone(),
             public_port: project.public_port,
@@ -352,8 +352,8 @@ impl SqlStore {
         row.map(ProjectRow::into_project).transpose()
     }
 
-    /// Every project's summary, by name (no configuration is read).
-    pub async fn project_summaries(&self) -> Result<Vec<ProjectSummary>> {
+    /// Every project's placement, by name (no configuration is read).
+    pub async fn project_placements(&self) -> Result<Vec<ProjectPlacement>> {
         let rows: Vec<(String, Option<i64>, String, Option<String>)> =
             on_pool!(self.db, pool => sqlx::query_as(
             "SELECT name, public_port, status, \
@@ -363,11 +363,11 @@ impl SqlStore {
         )
         .fetch_all(pool)
         .await)
-            .db("list project summaries")?;
+            .db("list project placements")?;
         rows.into_iter()
             .map(|(name, public_port, status, nodes)| {
                 let (public_port, status) = checked_port_and_status(&name, public_port, &status)?;
-                Ok(ProjectSummary {
+                Ok(ProjectPlacement {
                     nodes: split_nodes(nodes.as_deref()),
                     name,
                     public_port,

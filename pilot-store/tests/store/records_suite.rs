@@ -8,8 +8,8 @@ use pilot_core::engine::{DeployState, DeploymentKind, StepKind};
 use pilot_core::source::SourceSpec;
 use pilot_core::{Deployment, SecretScope};
 use pilot_store::records::{
-    AuditFilter, DeploymentSummary, NewAuditEntry, NewProject, ProjectSource, ProjectStatus,
-    ProjectSummary, Role,
+    AuditFilter, DeploymentSummary, NewAuditEntry, NewProject, ProjectPlacement, ProjectSource,
+    ProjectStatus, Role,
 };
 use pilot_store::{Database, Error, SqlStore};
 
@@ -259,8 +259,8 @@ async fn projects(db: &Database) {
     assert_eq!(shop.public_port, Some(9090));
     assert_eq!(shop.nodes, ["n2"]);
     assert_eq!(store.projects_on_node("n2").await.unwrap(), ["shop"]);
-    let summaries = store.project_summaries().await.unwrap();
-    let full: Vec<ProjectSummary> = store
+    let summaries = store.project_placements().await.unwrap();
+    let full: Vec<ProjectPlacement> = store
         .projects()
         .await
         .unwrap()

@@ -190,7 +190,7 @@ pub(crate) async fn show(
         .or_page(&shell)?
         .ok_or_else(|| ApiError::not_found("node", name.clone()))
         .or_page(&shell)?;
-    let projects = state.store.project_summaries().await.or_page(&shell)?;
+    let projects = state.store.project_placements().await.or_page(&shell)?;
     let info = info_lines(node.system_info.as_ref());
     let processes = state
         .agent_facts
