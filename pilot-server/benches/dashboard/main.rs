@@ -103,6 +103,27 @@ async fn inventory(store: &SqlStore) {
     }
 }
 
+/// `get` run 20 times to warm up, then `requests` times in a row: the
+/// sorted latencies and the last answer's size.
+async fn timed<F, Fut>(requests: usize, get: F) -> (Vec<Duration>, usize)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = usize>,
+{
+    for _ in 0..20 {
+        get().await;
+    }
+    let mut latencies = Vec::with_capacity(requests);
+    let mut size = 0;
+    for _ in 0..requests {
+        let t = Instant::now();
+        size = get().await;
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    (latencies, size)
+}
+
 /// `requests` sequential GETs of `url` with the session cookie, after a
 /// warm-up; the sorted latencies and the last body's size.
 async fn measure(
@@ -125,18 +146,7 @@ async fn measure(
         );
         response.bytes().await.expect("body").len()
     };
-    for _ in 0..20 {
-        get().await;
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    let mut size = 0;
-    for _ in 0..requests {
-        let t = Instant::now();
-        size = get().await;
-        latencies.push(t.elapsed());
-    }
-    latencies.sort();
-    (latencies, size)
+    timed(requests, get).await
 }
 
 /// `requests` GETs of `path` straight through the server's router (no
@@ -169,18 +179,7 @@ async fn server_time(
             .to_bytes()
             .len()
     };
-    for _ in 0..20 {
-        get().await;
-    }
-    let mut latencies = Vec::with_capacity(requests);
-    let mut size = 0;
-    for _ in 0..requests {
-        let t = Instant::now();
-        size = get().await;
-        latencies.push(t.elapsed());
-    }
-    latencies.sort();
-    (latencies, size)
+    timed(requests, get).await
 }
 
 fn report(what: &str, latencies: &[Duration], size: usize) {
