@@ -457,7 +457,11 @@
       if (event.event === "step_started") { item.setAttribute("data-state", "running"); item.textContent = label + " — running"; }
       if (event.event === "step_finished") { item.setAttribute("data-state", "done"); item.textContent = label + " — " + (event.duration_ms / 1000).toFixed(1) + " s"; }
       if (event.event === "step_failed") { item.setAttribute("data-state", "failed"); item.textContent = label + " — failed: " + event.error; }
-      if (event.event === "step_reverted") { item.setAttribute("data-state", "reverted"); item.textContent = label + " — undone"; }
+      if (event.event === "step_reverted") {
+        // The step that failed stays marked failed once it is undone.
+        if (item.getAttribute("data-state") === "failed") item.textContent += " (undone)";
+        else { item.setAttribute("data-state", "reverted"); item.textContent = label + " — undone"; }
+      }
     }
     if (event.event === "step_started" && event.step === "fetch" && state) {
       state.textContent = "Deploying on " + message.node + "…";

@@ -96,6 +96,24 @@ describe('dashboard flows', { skip }, () => {
     state.signedIn = true;
   });
 
+  flow('a create-project error is shown next to the field it names', async () => {
+    needs(state.signedIn, 'a session');
+    // The refused form is answered with 422, which Chromium logs.
+    problems.allow(/status of 422/, 'the server refuses the form with 422');
+    await page.goto(at(PATHS.newProject));
+    await page.fill(NEW_PROJECT.name, 'ghosted');
+    await page.fill(NEW_PROJECT.gitUrl, repo.path);
+    await page.fill(NEW_PROJECT.gitBranch, 'main');
+    await page.fill(NEW_PROJECT.nodes, 'ghost-node');
+    await page.fill(NEW_PROJECT.publicPort, String(state.publicPort));
+    await page.click(NEW_PROJECT.submit);
+    const slot = page.locator(NEW_PROJECT.fieldError('nodes'));
+    await waitFor(`an error in ${NEW_PROJECT.fieldError('nodes')}`, async () =>
+      (await slot.textContent()).includes('ghost-node'), { timeoutMs: 15_000 });
+    assert.equal(await page.getAttribute(NEW_PROJECT.nodes, 'aria-invalid'), 'true', 'the nodes field is not marked invalid');
+    assert.equal(new URL(page.url()).pathname, PATHS.newProject, 'a refused form left the page');
+  });
+
   flow('a project created from the UI deploys with each step shown live', async () => {
     needs(state.signedIn, 'a session');
     await page.goto(at(PATHS.overview));
@@ -218,6 +236,27 @@ describe('dashboard flows', { skip }, () => {
       timeoutMs: 20_000,
       intervalMs: 200,
     });
+  });
+
+  flow('a failed deploy shows the failed step, its log and the reason, and the old version serves on', async () => {
+    const appUrl = needs(state.appUrl, 'the app URL');
+    repo.commitBroken();
+    try {
+      await page.goto(at(PATHS.project(PROJECT_NAME)));
+      await page.click(PROJECT.deploySubmit);
+      const failed = page.locator(`${PROJECT.step}[data-step="local:build"][data-state="failed"]`);
+      await failed.waitFor({ state: 'visible', timeout: 90_000 });
+      assert.match(await failed.textContent(), /failed/, 'the failed step does not say so');
+      await waitFor('the deployment to end', async () =>
+        /Finished on local: (failed|rolled back)/.test(await page.textContent(PROJECT.deployState)), { timeoutMs: 60_000 });
+      const ended = await page.textContent(PROJECT.deployState);
+      assert.match(ended, / — \S/, `no reason after the end state: ${ended}`);
+      const log = await page.textContent(PROJECT.buildLog);
+      assert.ok(log.includes('SyntaxError'), `the build log does not show the build's error:\n${log.slice(-1500)}`);
+      assert.ok((await appAnswer(appUrl)).includes(answerOf('v1')), 'the failed deploy took the live version down');
+    } finally {
+      repo.commitFixed('v3');
+    }
   });
 
   flow("a chart on the node page gains a point within two metric intervals", async () => {

@@ -85,6 +85,21 @@ export class AppRepo {
     git(this.path, ['commit', '-q', '-m', `version ${version}`]);
     return git(this.path, ['rev-parse', 'HEAD']);
   }
+
+  /**
+   * Commits a version whose server.js does not parse, so its build
+   * (`node --check server.js`) fails; returns the commit id.
+   */
+  commitBroken() {
+    fs.writeFileSync(path.join(this.path, 'server.js'), `${SERVER_JS}\nthis is not javascript(\n`);
+    return this.commit('broken');
+  }
+
+  /** Puts the working server.js back and commits version `version`. */
+  commitFixed(version) {
+    fs.writeFileSync(path.join(this.path, 'server.js'), SERVER_JS);
+    return this.commit(version);
+  }
 }
 
 /** What the app answers for version `version`. */

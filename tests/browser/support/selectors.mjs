@@ -84,12 +84,18 @@ export const NEW_PROJECT = {
   nodes: 'form#create-project [name="nodes"]',
   publicPort: 'form#create-project [name="public_port"]',
   submit: 'form#create-project [type="submit"]',
+  /** Where the server's complaint about field `path` is shown, next to it. */
+  fieldError: (path) => `form#create-project [data-error-for="${path}"]`,
 };
 
 export const PROJECT = {
   deployForm: 'form#deploy',
   deploySubmit: 'form#deploy [type="submit"]',
   progress: 'section[data-deploy-progress]',
+  /** The build output of the running (or last) deployment, streamed. */
+  buildLog: 'section[data-deploy-progress] pre[data-build-log]',
+  /** How the running (or last) deployment ended, with its reason. */
+  deployState: 'section[data-deploy-progress] [data-deploy-state]',
   /** One per node and step: data-step="NODE:STEP", data-state="running|done|failed|reverted". */
   step: 'section[data-deploy-progress] li[data-step]',
   /** Steps a successful deploy of a new release on node `local` must show (the last one last). */
