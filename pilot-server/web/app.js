@@ -124,6 +124,10 @@
       if (reveal && answer) {
         $all("[data-value]", reveal).forEach(function (el) {
           var value = answer[el.getAttribute("data-value")];
+          // data-origin-path="path": with no value, this page's origin and
+          // that field (a URL the server could not know, seen from here).
+          var path = el.getAttribute("data-origin-path");
+          if ((value === undefined || value === null) && path && answer[path]) value = location.origin + answer[path];
           el.textContent = value === undefined || value === null ? "" : String(value);
         });
         reveal.hidden = false;

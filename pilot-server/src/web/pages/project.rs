@@ -174,7 +174,11 @@ pub(crate) async fn show(
         .map(|e| AuditRow {
             at_iso: iso(e.at_ms),
             at: utc(e.at_ms),
-            action: e.action.trim_start_matches("secret.").to_string(),
+            action: match e.action.as_str() {
+                "secret.set" => "set".to_string(),
+                "secret.delete" => "removed".to_string(),
+                other => other.trim_start_matches("secret.").to_string(),
+            },
             secret: e
                 .detail
                 .get("secret")
