@@ -61,6 +61,12 @@ impl Agent {
         let mut engine_options = options.engine.clone();
         engine_options.public_ip = options.public_ip;
         let toolchain = Toolchain::choose(options.runtime, options.nix.clone());
+        tracing::info!(
+            runtime = toolchain.runtime.name(),
+            "toolchain: {}",
+            toolchain.why
+        );
+        let toolchain_line = format!("{} ({})", toolchain.runtime.name(), toolchain.why);
         let node_engine = NodeEngine::open(
             &options.data_dir,
             toolchain,
@@ -128,6 +134,7 @@ impl Agent {
         Ok(AgentHandle {
             counters,
             spool,
+            toolchain: toolchain_line,
             stop,
             task: Some(tokio::spawn(running.until_stopped())),
         })
@@ -221,11 +228,18 @@ impl Running {
 pub struct AgentHandle {
     counters: Arc<Counters>,
     spool: Arc<MetricSpool>,
+    toolchain: String,
     stop: CancellationToken,
     task: Option<JoinHandle<Result<AgentStatus>>>,
 }
 
 impl AgentHandle {
+    /// The toolchain deploys use and why, e.g. `host (auto: nix is not
+    /// installed; the host's toolchains are used)`.
+    pub fn toolchain(&self) -> &str {
+        &self.toolchain
+    }
+
     /// The node name the server welcomed this agent with, once connected.
     pub fn node(&self) -> Option<String> {
         self.counters.node()

@@ -36,6 +36,7 @@ pub mod escape;
 pub mod flake;
 pub mod host;
 pub mod nix;
+pub mod readiness;
 pub mod release_flake;
 pub mod runtime;
 pub mod toolchain;

@@ -24,6 +24,7 @@ use pilot_core::{Builder, CommandsBuilder, HostRuntime, Runtime};
 
 use crate::builder::FlakeBuilder;
 use crate::nix::NixOptions;
+use crate::readiness;
 use crate::runtime::NixRuntime;
 
 /// Which toolchains deploys use, as a user chooses them (`--runtime`, the
@@ -31,7 +32,9 @@ use crate::runtime::NixRuntime;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum RuntimeKind {
-    /// Nix when `nix` is on `PATH`, the host's toolchains otherwise.
+    /// Nix when it can build here (`nix` runs and the pinned nixpkgs is in
+    /// the store, overridden or downloadable), the host's toolchains
+    /// otherwise.
     #[default]
     Auto,
     /// The host's own toolchains, checked against the config's versions.
@@ -53,12 +56,33 @@ impl RuntimeKind {
         }
     }
 
-    /// `Host` or `Nix`: what `Auto` means on this machine now.
-    pub fn resolve(self) -> RuntimeKind {
+    /// `Host` or `Nix`, with why in one sentence: a fixed choice is kept;
+    /// `Auto` is Nix only when Nix, as `nix` calls it, can build here now
+    /// (see [`readiness::check`]), which takes at most a few seconds.
+    pub fn resolve(self, nix: &NixOptions) -> (RuntimeKind, String) {
         match self {
-            RuntimeKind::Auto if nix_installed() => RuntimeKind::Nix,
-            RuntimeKind::Auto => RuntimeKind::Host,
-            chosen => chosen,
+            RuntimeKind::Auto if !nix_installed_as(nix) => (
+                RuntimeKind::Host,
+                format!(
+                    "auto: {} is not installed; the host's toolchains are used",
+                    nix.program.display()
+                ),
+            ),
+            RuntimeKind::Auto => {
+                let found = readiness::check(nix);
+                if found.ready {
+                    (RuntimeKind::Nix, format!("auto: {}", found.reason))
+                } else {
+                    (
+                        RuntimeKind::Host,
+                        format!(
+                            "auto: {}; the host's toolchains are used (--runtime nix insists on Nix)",
+                            found.reason
+                        ),
+                    )
+                }
+            }
+            chosen => (chosen, format!("chosen with --runtime {chosen}")),
         }
     }
 }
@@ -88,6 +112,8 @@ pub struct Toolchain {
     pub runtime: Arc<dyn Runtime>,
     /// How releases are built.
     pub builder: Arc<dyn Builder>,
+    /// Why this toolchain, in one sentence (for the log and `pilot up`).
+    pub why: String,
 }
 
 impl fmt::Debug for Toolchain {
@@ -103,10 +129,12 @@ impl Toolchain {
     /// The toolchain `kind` gives on this machine; `nix` configures every
     /// Nix call when the choice is (or resolves to) Nix.
     pub fn choose(kind: RuntimeKind, nix: NixOptions) -> Toolchain {
-        match kind.resolve() {
+        let (resolved, why) = kind.resolve(&nix);
+        let toolchain = match resolved {
             RuntimeKind::Nix => Toolchain::nix(nix),
             _ => Toolchain::host(),
-        }
+        };
+        Toolchain { why, ..toolchain }
     }
 
     /// The host's toolchains with the config's commands.
@@ -114,6 +142,7 @@ impl Toolchain {
         Toolchain {
             runtime: Arc::new(HostRuntime::new()),
             builder: Arc::new(CommandsBuilder),
+            why: "the host's toolchains".to_string(),
         }
     }
 
@@ -125,6 +154,7 @@ impl Toolchain {
             builder: Arc::new(NixAppBuilder {
                 flake: FlakeBuilder::new(options),
             }),
+            why: "Nix".to_string(),
         }
     }
 }
@@ -132,6 +162,19 @@ impl Toolchain {
 /// Whether `nix` is an executable file in a directory of `PATH`.
 pub fn nix_installed() -> bool {
     std::env::var_os("PATH").is_some_and(|path| on_path("nix", &path))
+}
+
+/// Whether the `nix` of `options` exists: a path as given, a bare name on
+/// `PATH`.
+fn nix_installed_as(options: &NixOptions) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    let program = &options.program;
+    if program.components().count() > 1 {
+        return program
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    }
+    std::env::var_os("PATH").is_some_and(|path| on_path(&program.to_string_lossy(), &path))
 }
 
 /// Whether `program` is an executable file in one of `path`'s directories.
@@ -201,8 +244,13 @@ mod tests {
         assert_eq!(nix.runtime.name(), "nix");
         assert_eq!(nix.builder.name(), "commands, flake for custom apps");
         let auto = Toolchain::choose(RuntimeKind::Auto, NixOptions::default());
-        let expected = if nix_installed() { "nix" } else { "host" };
-        assert_eq!(auto.runtime.name(), expected);
+        let expected = if readiness::check(&NixOptions::default()).ready && nix_installed() {
+            "nix"
+        } else {
+            "host"
+        };
+        assert_eq!(auto.runtime.name(), expected, "{}", auto.why);
+        assert!(auto.why.starts_with("auto: "), "{}", auto.why);
     }
 
     #[test]
@@ -213,8 +261,23 @@ mod tests {
         }
         let err = "Nix".parse::<RuntimeKind>().unwrap_err();
         assert_eq!(err, "unknown runtime \"Nix\"; use auto, host or nix");
-        assert_eq!(RuntimeKind::Host.resolve(), RuntimeKind::Host);
-        assert_eq!(RuntimeKind::Nix.resolve(), RuntimeKind::Nix);
-        assert_ne!(RuntimeKind::Auto.resolve(), RuntimeKind::Auto);
+        let nix = NixOptions::default();
+        assert_eq!(RuntimeKind::Host.resolve(&nix).0, RuntimeKind::Host);
+        assert_eq!(RuntimeKind::Nix.resolve(&nix).0, RuntimeKind::Nix);
+        assert_ne!(RuntimeKind::Auto.resolve(&nix).0, RuntimeKind::Auto);
+    }
+
+    #[test]
+    fn auto_without_nix_says_so_and_uses_the_host() {
+        let nix = NixOptions {
+            program: "/nonexistent/bin/nix".into(),
+            ..NixOptions::default()
+        };
+        let (kind, why) = RuntimeKind::Auto.resolve(&nix);
+        assert_eq!(kind, RuntimeKind::Host);
+        assert!(
+            why.contains("/nonexistent/bin/nix is not installed"),
+            "{why}"
+        );
     }
 }

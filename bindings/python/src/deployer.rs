@@ -29,8 +29,9 @@ use crate::runtime::wait;
 ///
 /// ``data_dir`` holds releases, state and logs (created when missing).
 /// ``runtime`` is ``"host"`` (the host's own toolchains, checked against the
-/// config's versions), ``"auto"`` (Nix when ``nix`` is on ``PATH``, the
-/// host's otherwise) or ``"nix"`` (each release's generated flake, with
+/// config's versions), ``"auto"`` (Nix when it can build here: ``nix``
+/// runs and the pinned nixpkgs is in its store, overridden or downloadable;
+/// the host's otherwise) or ``"nix"`` (each release's generated flake, with
 /// ``nix_offline``, ``nix_overrides`` — ``{input: flake_ref}`` — and
 /// ``nix_config`` — extra ``nix.conf`` lines — for every Nix call). Public
 /// ports listen on ``public_ip``.
@@ -132,8 +133,7 @@ impl Deployer {
         })?;
         let kind = runtime
             .parse::<RuntimeKind>()
-            .map_err(|message| invalid_argument(py, "runtime", message))?
-            .resolve();
+            .map_err(|message| invalid_argument(py, "runtime", message))?;
         let nix = NixOptions {
             offline: nix_offline,
             overrides: nix_overrides.unwrap_or_default(),
@@ -141,6 +141,7 @@ impl Deployer {
             ..NixOptions::default()
         };
         let toolchain = Toolchain::choose(kind, nix);
+        let runtime_name = toolchain.runtime.name().to_string();
         let host = if public_ip.is_unspecified() {
             if public_ip.is_ipv4() {
                 "127.0.0.1"
@@ -187,7 +188,7 @@ impl Deployer {
         Ok(Deployer {
             inner,
             data_dir,
-            runtime: kind.to_string(),
+            runtime: runtime_name,
             recovery: serde_json::to_value(&report).unwrap_or_default(),
         })
     }

@@ -93,6 +93,7 @@ pub async fn up(args: UpArgs, global: &GlobalArgs, out: Out<'_>) -> Result<()> {
                 "project": app.map(|a| &a.project),
                 "app_url": app.and_then(|a| a.url.as_ref()),
                 "rollout": rollout,
+                "toolchain": running.agent.toolchain(),
                 "config": path,
             }),
         )?;
@@ -106,6 +107,7 @@ pub async fn up(args: UpArgs, global: &GlobalArgs, out: Out<'_>) -> Result<()> {
             writeln!(out, "app:    {url}")?;
         }
         writeln!(out, "server: {}", running.server.url())?;
+        writeln!(out, "runtime: {}", running.agent.toolchain())?;
         if let Some(password) = running.server.initial_admin_password() {
             writeln!(out, "admin password (shown once): {password}")?;
         }
